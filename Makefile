@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make run` and `make test`. Every target is idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+GEN := .generated
+PROTOS := $(shell find protos -name '*.proto')
+NODE_DIRS := tests/js $(wildcard baileys-bridge/package.json)
+
+.PHONY: install run test lint unit gen node clean
+
+install: $(VENV)/.installed $(GEN)/.stamp node
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@# The generated protobuf modules live outside the source tree; a .pth file puts them on sys.path.
+	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "agentlocator_generated.pth").write_text(str(pathlib.Path("$(GEN)").resolve()) + "\n")'
+	touch $@
+
+gen: $(GEN)/.stamp
+$(GEN)/.stamp: $(PROTOS) protos/generate.py $(VENV)/.installed
+	$(PY) protos/generate.py --out $(GEN)
+	touch $@
+
+node: tests/js/node_modules/.installed $(if $(wildcard baileys-bridge/package.json),baileys-bridge/node_modules/.installed)
+%/node_modules/.installed: %/package.json %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: install
+	bash start_all.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+unit: install
+	$(PY) -m pytest -q -m 'not integration'
+
+test: install lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) $(GEN) tests/js/node_modules baileys-bridge/node_modules
