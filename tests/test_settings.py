@@ -1,0 +1,62 @@
+"""Settings come from the environment once; a wrong value is one line naming the variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.procs import ROOT
+from voice_gateway.settings import Settings, SettingsError, WsMode
+
+
+def test_defaults_need_no_environment() -> None:
+    settings = Settings.from_env({})
+    assert settings.port == 8080 and settings.ws_mode is WsMode.ECHO
+    assert settings.public_base_url is None and not settings.auth_enabled
+    assert settings.call_token_secret_is_ephemeral
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"WS_MODE": "FOO"}, "WS_MODE='FOO'"),
+        ({"PORT": "http"}, "PORT="),
+        ({"PORT": "70000"}, "PORT="),
+        ({"PUBLIC_BASE_URL": "abc.ngrok.app"}, "PUBLIC_BASE_URL="),
+        ({"PUBLIC_BASE_URL": "https://abc.ngrok.app/?x=1"}, "query string"),
+        ({"HANGUP_ON_STREAM_END": "maybe"}, "HANGUP_ON_STREAM_END="),
+        ({"MAX_WS_FRAME_BYTES": "-1"}, "MAX_WS_FRAME_BYTES="),
+    ],
+)
+def test_a_wrong_value_names_the_variable(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(SettingsError, match=needle.replace("?", r"\?")):
+        Settings.from_env(env)
+
+
+def test_public_base_url_loses_its_trailing_slash_so_paths_never_hold_a_double_slash() -> None:
+    assert (
+        Settings.from_env({"PUBLIC_BASE_URL": "https://abc.ngrok.app/"}).public_base_url
+        == "https://abc.ngrok.app"
+    )
+
+
+def test_the_call_token_secret_falls_back_to_the_auth_token_so_gateways_agree() -> None:
+    settings = Settings.from_env({"TWILIO_AUTH_TOKEN": "tok"})
+    assert settings.call_token_secret == "tok" and not settings.call_token_secret_is_ephemeral
+
+
+def test_the_gateway_refuses_to_start_with_a_one_line_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "voice_gateway"],
+        cwd=ROOT,
+        env={"WS_MODE": "FOO", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "voice_gateway: configuration error: WS_MODE='FOO' is invalid: expected one of SINK, ECHO, AI"
+    ]

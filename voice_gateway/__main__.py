@@ -1,0 +1,70 @@
+"""`python -m voice_gateway`: the gateway under Hypercorn, configured from the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from voice_gateway import logs
+from voice_gateway.app import create_app, startup_warnings
+from voice_gateway.settings import Settings, SettingsError
+
+log = logging.getLogger("voice_gateway")
+
+
+def hypercorn_config(settings: Settings, sock: socket.socket) -> Config:
+    config = Config()
+    # Binding ourselves lets PORT=0 work and lets us log the real port before serving.
+    config.bind = [f"fd://{sock.fileno()}"]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.graceful_timeout = 5.0
+    # Our own 64 KiB frame limit counts oversized frames as bad and keeps the call; Hypercorn's limit
+    # (which closes the socket with 1009) only stops absurd frames.
+    config.websocket_max_message_size = max(1 << 20, settings.max_ws_frame_bytes * 4)
+    config.keep_alive_timeout = 75
+    return config
+
+
+async def _serve(settings: Settings) -> None:
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.bind_host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.bind_host, settings.port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    port = sock.getsockname()[1]
+    for warning in startup_warnings(settings):
+        log.warning("%s", warning)
+    log.info("GATEWAY_LISTENING host=%s port=%d mode=%s", settings.bind_host, port, settings.ws_mode.value)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(app, hypercorn_config(settings, sock), shutdown_trigger=stop.wait)
+    log.info("GATEWAY_STOPPED")
+
+
+def main() -> None:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"voice_gateway: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    logs.configure(settings.log_level)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
+        asyncio.run(_serve(settings))
+    else:
+        uvloop.run(_serve(settings))
+
+
+if __name__ == "__main__":
+    main()

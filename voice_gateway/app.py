@@ -1,0 +1,134 @@
+"""The gateway's Quart application: Twilio's webhooks, health, metrics and the Media Streams socket."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from quart import Quart, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from voice_gateway import metrics, twiml
+from voice_gateway.media_ws import register_media_stream
+from voice_gateway.public_url import public_base_url
+from voice_gateway.settings import Settings, WsMode
+from voice_gateway.twilio_auth import TwilioSignatures, call_token
+
+log = logging.getLogger("voice_gateway")
+
+# A readiness check answers (ready, detail); the AI mode adds one for the agent service.
+ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
+
+
+def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None = None) -> Quart:
+    app = Quart("voice_gateway")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
+    checks = dict(readiness or {})
+
+    def base_url() -> str:
+        return public_base_url(settings.public_base_url, request.headers, request.scheme)
+
+    async def refuse_unsigned(route: str) -> Response | None:
+        if signatures is None:
+            return None
+        url = base_url() + request.path
+        if request.query_string:
+            url += "?" + request.query_string.decode("latin-1")
+        params = await request.form if request.method == "POST" else {}
+        problem = signatures.problem(url, params, request.headers)
+        if problem is None:
+            return None
+        metrics.SIGNATURE_FAILURES.labels("http").inc()
+        metrics.WEBHOOKS.labels(route, "403").inc()
+        log.warning("SIGNATURE_REJECTED route=%s reason=%s", route, problem)
+        return Response(problem + "\n", status=403, content_type="text/plain")
+
+    @app.route("/incoming_call", methods=["GET", "POST"])
+    async def incoming_call() -> Response:
+        if (refused := await refuse_unsigned("incoming_call")) is not None:
+            return refused
+        values = await request.form if request.method == "POST" else request.args
+        call_sid = values.get("CallSid", "")
+        parameters = {
+            "From": values.get("From", ""),
+            "To": values.get("To", ""),
+            "CallSid": call_sid,
+            "StreamToken": call_token(settings.call_token_secret, call_sid),
+        }
+        document = twiml.connect_stream(base_url(), parameters, settings.greeting_text)
+        log.info("INCOMING_CALL call=%s from=%s to=%s", call_sid, parameters["From"], parameters["To"])
+        metrics.WEBHOOKS.labels("incoming_call", "200").inc()
+        return _xml(document)
+
+    @app.post(twiml.STREAM_STATUS_PATH)
+    async def stream_status() -> Response:
+        if (refused := await refuse_unsigned("stream_status")) is not None:
+            return refused
+        form = await request.form
+        log.info(
+            "STREAM_STATUS call=%s stream=%s event=%s error=%s",
+            form.get("CallSid", "-"),
+            form.get("StreamSid", "-"),
+            form.get("StreamEvent", "-"),
+            form.get("StreamError") or "-",
+        )
+        metrics.WEBHOOKS.labels("stream_status", "204").inc()
+        return Response("", status=204)
+
+    @app.post(twiml.STREAM_ENDED_PATH)
+    async def stream_ended() -> Response:
+        # Twilio fetches TwiML here when <Connect> ends: an empty or non-XML answer is error 12100.
+        if (refused := await refuse_unsigned("stream_ended")) is not None:
+            return refused
+        form = await request.form
+        log.info("STREAM_ENDED call=%s status=%s", form.get("CallSid", "-"), form.get("CallStatus", "-"))
+        metrics.WEBHOOKS.labels("stream_ended", "200").inc()
+        return _xml(twiml.stream_ended(settings.hangup_on_stream_end))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> tuple[dict[str, object], int]:
+        results = {name: await check() for name, check in checks.items()}
+        ready = all(ok for ok, _ in results.values())
+        body: dict[str, object] = {
+            "ready": ready,
+            "mode": settings.ws_mode.value,
+            "dependencies": {name: {"ready": ok, "detail": detail} for name, (ok, detail) in results.items()},
+        }
+        return body, 200 if ready else 503
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    async def too_large(_: RequestEntityTooLarge) -> Response:
+        metrics.WEBHOOKS.labels(request.path, "413").inc()
+        log.warning("BODY_TOO_LARGE path=%s limit=%d", request.path, settings.max_body_bytes)
+        return Response(f"request body over {settings.max_body_bytes} bytes\n", status=413)
+
+    register_media_stream(app, settings)
+    return app
+
+
+def _xml(document: str) -> Response:
+    response = Response(document, status=200, content_type="text/xml; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    warnings = []
+    if not settings.auth_enabled:
+        warnings.append(
+            "TWILIO_AUTH_TOKEN is not set: webhooks and media streams are NOT authenticated; "
+            "anyone who finds this URL can drive it. Set it before pointing a real number here."
+        )
+    if settings.ws_mode is WsMode.AI:
+        warnings.append("WS_MODE=AI needs the agent service at AGENT_ADDR=" + settings.agent_addr)
+    return warnings

@@ -1,0 +1,144 @@
+"""The gateway's configuration: read from the environment once, at start-up, into a frozen object.
+
+This is the only module that looks at environment variables; everything else receives a `Settings`.
+A wrong value stops start-up with one line naming the variable, so a typo never becomes a silent default.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+
+class WsMode(enum.StrEnum):
+    SINK = "SINK"
+    ECHO = "ECHO"
+    AI = "AI"
+
+
+class SettingsError(ValueError):
+    """A configuration value is invalid; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    port: int = 8080
+    bind_host: str = "0.0.0.0"
+    public_base_url: str | None = None
+    ws_mode: WsMode = WsMode.ECHO
+    twilio_auth_token: str | None = None
+    call_token_secret: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    call_token_secret_is_ephemeral: bool = True
+    greeting_text: str = ""
+    hangup_on_stream_end: bool = False
+    max_ws_frame_bytes: int = 64 * 1024
+    max_body_bytes: int = 64 * 1024
+    echo_mark_interval_ms: int = 1000
+    agent_addr: str = "127.0.0.1:50051"
+    log_level: str = "INFO"
+    workers: int = 1
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.twilio_auth_token)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        reader = _Reader(env)
+        token = reader.text("TWILIO_AUTH_TOKEN") or None
+        explicit_secret = reader.text("CALL_TOKEN_SECRET")
+        # Per-call tokens must verify on whichever gateway takes the WebSocket, so a deployment with
+        # several gateways sets CALL_TOKEN_SECRET (or shares TWILIO_AUTH_TOKEN); alone, a random one works.
+        secret = explicit_secret or token or secrets.token_hex(32)
+        return cls(
+            port=reader.parse("PORT", _port, 8080),
+            bind_host=reader.text("BIND_HOST") or "0.0.0.0",
+            public_base_url=reader.parse("PUBLIC_BASE_URL", _base_url, None),
+            ws_mode=reader.parse("WS_MODE", _enum(WsMode), WsMode.ECHO),
+            twilio_auth_token=token,
+            call_token_secret=secret,
+            call_token_secret_is_ephemeral=not (explicit_secret or token),
+            greeting_text=reader.text("GREETING_TEXT"),
+            hangup_on_stream_end=reader.parse("HANGUP_ON_STREAM_END", _bool, False),
+            max_ws_frame_bytes=reader.parse("MAX_WS_FRAME_BYTES", _positive_int, 64 * 1024),
+            max_body_bytes=reader.parse("MAX_BODY_BYTES", _positive_int, 64 * 1024),
+            echo_mark_interval_ms=reader.parse("ECHO_MARK_INTERVAL_MS", _positive_int, 1000),
+            agent_addr=reader.text("AGENT_ADDR") or "127.0.0.1:50051",
+            log_level=reader.parse("LOG_LEVEL", _log_level, "INFO"),
+            workers=reader.parse("GATEWAY_WORKERS", _positive_int, 1),
+        )
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str) -> str:
+        return self._env.get(name, "").strip()
+
+    def parse(self, name: str, convert: Callable[[str], T], default: T) -> T:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            return convert(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name}={raw!r} is invalid: {exc}") from None
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("expected a TCP port from 0 to 65535")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("expected a positive whole number")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+def _enum(kind: type[WsMode]) -> Callable[[str], WsMode]:
+    def convert(raw: str) -> WsMode:
+        try:
+            return kind(raw.upper())
+        except ValueError:
+            raise ValueError("expected one of " + ", ".join(m.value for m in kind)) from None
+
+    return convert
+
+
+def _base_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("expected an absolute http(s) URL such as https://abc.ngrok.app")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query string or fragment")
+    # A trailing slash would put '//' into every webhook path we build from it.
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
