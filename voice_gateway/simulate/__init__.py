@@ -1,0 +1,16 @@
+"""A Twilio stand-in: place a simulated call against a running gateway (library and CLI)."""
+
+from voice_gateway.simulate.call import CallOptions, CallReport, SimulationError, simulate_call
+from voice_gateway.simulate.playout import Playout
+from voice_gateway.simulate.twiml_check import StreamInstructions, TwimlError, parse_connect_stream
+
+__all__ = [
+    "CallOptions",
+    "CallReport",
+    "Playout",
+    "SimulationError",
+    "StreamInstructions",
+    "TwimlError",
+    "parse_connect_stream",
+    "simulate_call",
+]

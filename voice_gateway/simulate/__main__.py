@@ -1,0 +1,67 @@
+"""`python -m voice_gateway.simulate --base http://127.0.0.1:8080 --wav in.wav --out reply.wav`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from voice_gateway.audio import wav_to_mulaw, write_mulaw_wav
+from voice_gateway.simulate.call import CallOptions, SimulationError, simulate_call
+from voice_gateway.simulate.twiml_check import TwimlError
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m voice_gateway.simulate",
+        description="Call a running gateway the way Twilio would, with a WAV file as the caller's voice.",
+    )
+    parser.add_argument("--base", required=True, help="where the gateway listens, e.g. http://127.0.0.1:8080")
+    parser.add_argument(
+        "--wav", required=True, type=Path, help="the caller's audio (any rate; converted to 8 kHz µ-law)"
+    )
+    parser.add_argument("--out", type=Path, help="write what the caller heard to this WAV file")
+    parser.add_argument(
+        "--fast", action="store_true", help="send audio as fast as possible, not in real time"
+    )
+    parser.add_argument(
+        "--public-url", help="the public URL Twilio would call (for signatures); default --base"
+    )
+    parser.add_argument("--subprotocol", help="offer this WebSocket subprotocol (real Twilio offers none)")
+    parser.add_argument("--dtmf", default="", help="digits to press right after the stream starts")
+    parser.add_argument("--tail", type=float, default=2.0, help="hang up after this many quiet seconds")
+    parser.add_argument(
+        "--auth-token",
+        default=os.environ.get("TWILIO_AUTH_TOKEN") or None,
+        help="sign requests with this token (default: $TWILIO_AUTH_TOKEN)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    options = CallOptions(
+        base_url=args.base,
+        audio=wav_to_mulaw(args.wav),
+        public_url=args.public_url,
+        auth_token=args.auth_token,
+        realtime=not args.fast,
+        subprotocol=args.subprotocol,
+        dtmf=args.dtmf,
+        tail_s=args.tail,
+    )
+    try:
+        report = asyncio.run(simulate_call(options))
+    except (SimulationError, TwimlError, OSError) as exc:
+        print(f"call failed: {exc}", file=sys.stderr)
+        return 1
+    if args.out:
+        write_mulaw_wav(args.out, report.heard)
+    print(report.summary())
+    return 1 if report.twilio_warnings or (report.instructions and report.instructions.problems) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,309 @@
+"""One phone call played against a gateway exactly as Twilio would place it, with no phone and no Twilio.
+
+Twilio's side, step by step: POST the voice webhook (signed), read the TwiML, open the `<Stream>`
+WebSocket (signed), send `connected`/`start`/`media`, play what comes back on a playout clock (echoing
+marks when played, flushing on `clear`), send `stop`, then POST the status callback and the action URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from voice_gateway.audio import FRAME_BYTES, frames
+from voice_gateway.media_streams.caller import (
+    OutboundClear,
+    OutboundMark,
+    OutboundMedia,
+    TwilioStream,
+    TwilioWarning,
+)
+from voice_gateway.simulate.playout import Playout, PlayoutResult
+from voice_gateway.simulate.twiml_check import StreamInstructions, parse_connect_stream
+from voice_gateway.twilio_auth import SIGNATURE_HEADER, TwilioSignatures
+
+FRAME_MS = 20
+
+
+class SimulationError(RuntimeError):
+    """The gateway answered in a way Twilio could not use; the message says how."""
+
+
+@dataclass(slots=True)
+class CallOptions:
+    base_url: str
+    audio: bytes
+    public_url: str | None = None  # the URL Twilio would sign for the voice webhook; default base_url
+    auth_token: str | None = None
+    realtime: bool = True
+    subprotocol: str | None = None
+    dtmf: str = ""
+    from_number: str = "+15005550006"
+    to_number: str = "+15005550001"
+    wait_for_bytes: int | None = None  # hang up once this much audio came back...
+    tail_s: float = 1.0  # ...or after this long with nothing arriving
+    max_duration_s: float = 300.0
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
+    call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
+    stream_sid: str = field(default_factory=lambda: "MZ" + secrets.token_hex(16))
+    account_sid: str = field(default_factory=lambda: "AC" + secrets.token_hex(16))
+
+
+@dataclass(slots=True)
+class CallReport:
+    twiml: str = ""
+    instructions: StreamInstructions | None = None
+    subprotocol: str | None = None
+    frames_sent: int = 0
+    bytes_sent: int = 0
+    frames_received: int = 0
+    received_audio: bytearray = field(default_factory=bytearray)
+    marks_received: list[str] = field(default_factory=list)
+    marks_echoed: list[str] = field(default_factory=list)
+    clears_received: int = 0
+    first_audio_delay_ms: float | None = None
+    twilio_warnings: list[str] = field(default_factory=list)
+    close_code: int | None = None
+    close_reason: str = ""
+    status_callback_codes: list[int] = field(default_factory=list)
+    action_status: int | None = None
+    action_content_type: str = ""
+    action_body: str = ""
+    heard: bytes = b""
+    played: bytes = b""
+    send_times: list[float] = field(default_factory=list)
+    receive_times: list[float] = field(default_factory=list)
+
+    def echo_round_trips_ms(self) -> list[float]:
+        """Per-frame send → receive times, pairing the n-th frame out with the n-th back (ECHO mode)."""
+        return [(r - s) * 1000 for s, r in zip(self.send_times, self.receive_times, strict=False)]
+
+    def summary(self) -> str:
+        delay = "-" if self.first_audio_delay_ms is None else f"{self.first_audio_delay_ms:.0f} ms"
+        return "\n".join(
+            [
+                f"frames sent       {self.frames_sent} ({self.bytes_sent} bytes)",
+                f"frames received   {self.frames_received} ({len(self.received_audio)} bytes)",
+                f"first audio after {delay}",
+                f"marks             {len(self.marks_received)} received, {len(self.marks_echoed)} echoed",
+                f"clears            {self.clears_received}",
+                f"close             {self.close_code} {self.close_reason}".rstrip(),
+                f"status callbacks  {self.status_callback_codes}",
+                f"action            {self.action_status} {self.action_content_type}",
+                f"Twilio warnings   {len(self.twilio_warnings)}",
+                *(f"  {w}" for w in self.twilio_warnings),
+            ]
+        )
+
+
+async def simulate_call(options: CallOptions) -> CallReport:
+    report = CallReport()
+    signer = TwilioSignatures(options.auth_token) if options.auth_token else None
+    base = options.base_url.rstrip("/")
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        call = _TwilioCall(options, report, signer, http, base)
+        await call.run()
+    return report
+
+
+class _TwilioCall:
+    def __init__(
+        self,
+        options: CallOptions,
+        report: CallReport,
+        signer: TwilioSignatures | None,
+        http: httpx.AsyncClient,
+        base: str,
+    ) -> None:
+        self.options = options
+        self.report = report
+        self.signer = signer
+        self.http = http
+        self.base = base
+        self.stream = TwilioStream(options.stream_sid, options.call_sid, options.account_sid)
+        self.playout = Playout()
+        self.activity = asyncio.Event()
+        self.drained = asyncio.Event()  # set by the playout clock whenever Twilio's buffer is empty
+        self.start_time = 0.0
+
+    def _form(self, **extra: str) -> dict[str, str]:
+        o = self.options
+        return {
+            "AccountSid": o.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": o.call_sid,
+            "Direction": "inbound",
+            "From": o.from_number,
+            "To": o.to_number,
+            **extra,
+        }
+
+    async def _post(self, public_url: str, form: dict[str, str]) -> httpx.Response:
+        """POST to the gateway at `base`, signed over the public URL that Twilio would have used."""
+        headers = {"User-Agent": "TwilioProxy/1.1"}
+        if self.signer is not None:
+            headers[SIGNATURE_HEADER] = self.signer.sign(public_url, form)
+        path = urlsplit(public_url)
+        target = self.base + path.path + (f"?{path.query}" if path.query else "")
+        return await self.http.post(target, data=form, headers=headers)
+
+    async def run(self) -> None:
+        public = (self.options.public_url or self.base).rstrip("/")
+        answer = await self._post(public + "/incoming_call", self._form(CallStatus="ringing"))
+        content_type = answer.headers.get("content-type", "")
+        if answer.status_code != 200:
+            raise SimulationError(
+                f"11200 /incoming_call answered HTTP {answer.status_code}: {answer.text[:200]}"
+            )
+        if "xml" not in content_type:
+            raise SimulationError(
+                f"12300 /incoming_call answered Content-Type {content_type!r}, not text/xml"
+            )
+        self.report.twiml = answer.text
+        instructions = parse_connect_stream(answer.text)
+        self.report.instructions = instructions
+        parameters = {**instructions.parameters, **self.options.parameter_overrides}
+        await self._stream(instructions, parameters)
+        await self._after_stream(instructions)
+
+    async def _stream(self, instructions: StreamInstructions, parameters: dict[str, str]) -> None:
+        stream_path = urlsplit(instructions.stream_url).path
+        scheme = "wss" if self.base.startswith("https") else "ws"
+        ws_url = f"{scheme}://{urlsplit(self.base).netloc}{stream_path}"
+        headers = {"User-Agent": "Twilio.TmeWs/1.0"}
+        if self.signer is not None:
+            headers[SIGNATURE_HEADER] = self.signer.sign(instructions.stream_url, {})
+        subprotocols = [self.options.subprotocol] if self.options.subprotocol else None
+        async with connect(
+            ws_url,
+            additional_headers=headers,
+            subprotocols=subprotocols,  # type: ignore[arg-type]
+            origin=None,
+            compression=None,
+            max_size=None,
+        ) as ws:
+            self.report.subprotocol = ws.subprotocol
+            await self._post_status(instructions, "stream-started")
+            reader = asyncio.create_task(self._read(ws))
+            ticker = asyncio.create_task(self._tick(ws)) if self.options.realtime else None
+            try:
+                await self._talk(ws, parameters)
+            except ConnectionClosed:
+                pass
+            finally:
+                if ticker is not None:
+                    ticker.cancel()
+                await ws.close()
+                await asyncio.gather(reader, return_exceptions=True)
+            self.report.close_code = ws.close_code
+            self.report.close_reason = ws.close_reason or ""
+        self.report.heard = bytes(self.playout.heard)
+        self.report.played = bytes(self.playout.played)
+        await self._post_status(instructions, "stream-stopped")
+
+    async def _talk(self, ws: ClientConnection, parameters: dict[str, str]) -> None:
+        await ws.send(self.stream.connected())
+        await ws.send(self.stream.start(parameters))
+        self.start_time = time.perf_counter()
+        for digit in self.options.dtmf:
+            await ws.send(self.stream.dtmf(digit))
+        next_send = time.perf_counter()
+        for frame in frames(self.options.audio, FRAME_BYTES):
+            await ws.send(self.stream.media(frame))
+            self.report.send_times.append(time.perf_counter())
+            self.report.frames_sent += 1
+            self.report.bytes_sent += len(frame)
+            if self.options.realtime:
+                next_send += FRAME_MS / 1000
+                await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
+            else:
+                await self._echo(ws, self.playout.advance(FRAME_MS))
+        await self._wait_for_replies()
+        if self.options.realtime:
+            self.drained.clear()
+            await self.drained.wait()
+        else:
+            await self._echo(ws, self.playout.drain())
+        await ws.send(self.stream.stop())
+
+    async def _wait_for_replies(self) -> None:
+        deadline = time.monotonic() + self.options.max_duration_s
+        want = self.options.wait_for_bytes
+        while time.monotonic() < deadline:
+            if want is not None and len(self.report.received_audio) >= want:
+                return
+            self.activity.clear()
+            try:
+                await asyncio.wait_for(self.activity.wait(), self.options.tail_s)
+            except TimeoutError:
+                return
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for message in ws:
+            self.activity.set()
+            try:
+                event = self.stream.parse_outbound(message)
+            except TwilioWarning as warning:
+                self.report.twilio_warnings.append(str(warning))
+                continue
+            if isinstance(event, OutboundMedia):
+                now = time.perf_counter()
+                if self.report.first_audio_delay_ms is None:
+                    self.report.first_audio_delay_ms = (now - self.start_time) * 1000
+                self.report.receive_times.append(now)
+                self.report.frames_received += 1
+                self.report.received_audio.extend(event.payload)
+                self.playout.push_media(event.payload)
+            elif isinstance(event, OutboundMark):
+                self.report.marks_received.append(event.name)
+                await self._echo(ws, self.playout.push_mark(event.name))
+            elif isinstance(event, OutboundClear):
+                self.report.clears_received += 1
+                await self._echo(ws, self.playout.clear())
+
+    async def _tick(self, ws: ClientConnection) -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(FRAME_MS / 1000)
+            now = time.perf_counter()
+            elapsed_ms = int((now - last) * 1000)
+            last += elapsed_ms / 1000
+            await self._echo(ws, self.playout.advance(elapsed_ms))
+            if not self.playout.buffered_bytes:
+                self.drained.set()
+
+    async def _echo(self, ws: ClientConnection, result: PlayoutResult) -> None:
+        for name in result.marks:
+            self.report.marks_echoed.append(name)
+            try:
+                await ws.send(self.stream.mark(name))
+            except ConnectionClosed:
+                return
+
+    async def _post_status(self, instructions: StreamInstructions, event: str) -> None:
+        if instructions.status_callback is None:
+            return
+        form = self._form(
+            StreamSid=self.options.stream_sid,
+            StreamName=self.options.stream_sid,
+            StreamEvent=event,
+            Timestamp=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
+        response = await self._post(instructions.status_callback, form)
+        self.report.status_callback_codes.append(response.status_code)
+
+    async def _after_stream(self, instructions: StreamInstructions) -> None:
+        if instructions.action_url is None:
+            return
+        response = await self._post(instructions.action_url, self._form(CallStatus="in-progress"))
+        self.report.action_status = response.status_code
+        self.report.action_content_type = response.headers.get("content-type", "")
+        self.report.action_body = response.text
