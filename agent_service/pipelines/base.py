@@ -1,0 +1,92 @@
+"""The interfaces a pipeline implements, and the plain data it is handed.
+
+A pipeline never sees gRPC: it receives decoded request messages through `CallPipeline` and pushes
+responses into an `Outlet`. The servicer owns the stream, ordering and shutdown, so a pipeline can be
+tested with a list as its outlet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from agentlocator.agent.v1 import agent_pb2
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """What SessionStart said, validated, in the form pipelines need."""
+
+    call_sid: str
+    stream_sid: str
+    encoding: int  # an agent_pb2.AudioEncoding value other than UNSPECIFIED
+    sample_rate_hz: int
+    from_number: str = ""
+    to_number: str = ""
+    custom_parameters: Mapping[str, str] = field(default_factory=dict)
+    provider_overrides: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def bytes_per_second(self) -> int:
+        if self.encoding == agent_pb2.AUDIO_ENCODING_MULAW_8K:
+            return 8000
+        return self.sample_rate_hz * 2
+
+    @property
+    def sample_width(self) -> int:
+        return 1 if self.encoding == agent_pb2.AUDIO_ENCODING_MULAW_8K else 2
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    """Service-wide knobs for pipelines, taken from AgentSettings (pipelines never read the environment)."""
+
+    echo_utterance_ms: int = 1000
+
+
+class Outlet(Protocol):
+    """Where a pipeline sends responses. `send` may wait: that is the back-pressure from a slow client."""
+
+    async def send(self, response: agent_pb2.ConverseResponse) -> None: ...
+
+    async def clear_playback(self, up_to_utterance_id: str = "") -> None:
+        """Drop agent audio not yet sent, and tell the gateway to drop what it has not played."""
+        ...
+
+
+class CallPipeline(Protocol):
+    """One call's conversation logic. The servicer calls these one at a time, in arrival order."""
+
+    async def on_audio(self, audio_in: agent_pb2.AudioIn) -> None: ...
+
+    async def on_dtmf(self, digit: str) -> None: ...
+
+    async def on_playback_mark(self, mark_id: str, played: bool) -> None: ...
+
+    async def finish(self) -> None:
+        """The caller is gone (Hangup or end of stream): send what is still owed, then return."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release resources. Called exactly once, also after errors and cancellation."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTurn:
+    role: Literal["user", "agent"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatReply:
+    text: str
+    transfer_to: str = ""
+    end_conversation: bool = False
+
+
+class ChatBrain(Protocol):
+    """Answers one text turn given the conversation so far (oldest first, bounded by the service)."""
+
+    async def reply(self, history: Sequence[ChatTurn], text: str) -> ChatReply: ...

@@ -1,0 +1,46 @@
+"""Pipelines by name. AGENT_PIPELINE picks one at start-up; the speech issue registers more here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agent_service.errors import AgentError
+from agent_service.pipelines import echo
+from agent_service.pipelines.base import CallInfo, CallPipeline, ChatBrain, Outlet, PipelineOptions
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSpec:
+    name: str
+    open_call: Callable[[CallInfo, Outlet, PipelineOptions], CallPipeline]
+    chat_brain: Callable[[PipelineOptions], ChatBrain]
+
+
+class UnknownPipelineError(AgentError):
+    pass
+
+
+_REGISTRY: dict[str, PipelineSpec] = {}
+
+
+def register(spec: PipelineSpec) -> None:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"pipeline {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+
+
+def pipeline_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_pipeline(name: str) -> PipelineSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownPipelineError(
+            f"unknown pipeline {name!r}; known: {', '.join(pipeline_names())}"
+        ) from None
+
+
+register(PipelineSpec(name="echo", open_call=echo.EchoPipeline, chat_brain=echo.EchoChat))

@@ -1,0 +1,208 @@
+"""AgentService: admission control and protocol checks for Converse, and the placeholder Chat.
+
+Every failure leaves through `errors.grpc_status`, so status codes keep one meaning: INVALID_ARGUMENT
+for a client that breaks the contract, RESOURCE_EXHAUSTED past AGENT_MAX_CALLS, UNAVAILABLE while
+draining. Converse uses the reader/writer API (`context.read()`/`context.write()`) and never touches the
+request iterator, because grpc.aio forbids mixing the two styles in one call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from asyncio import FIRST_COMPLETED
+from typing import Any, NoReturn
+
+import grpc
+from agentlocator.agent.v1 import agent_pb2, agent_pb2_grpc
+
+from agent_service.call import PROTOCOL_VERSION, Call
+from agent_service.chat import ChatMemory
+from agent_service.errors import AgentError, DrainingError, ProtocolError, TooManyCallsError, grpc_status
+from agent_service.pipelines.base import CallInfo, ChatTurn, PipelineOptions
+from agent_service.pipelines.registry import get_pipeline
+from agent_service.settings import AgentSettings
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_REASON = "server shutting down"
+_LINEAR16_RATES = range(8000, 48001)
+
+
+class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc]  # generated, untyped
+    def __init__(self, settings: AgentSettings) -> None:
+        self._settings = settings
+        self._spec = get_pipeline(settings.pipeline)
+        self._options = PipelineOptions(echo_utterance_ms=settings.echo_utterance_ms)
+        self._brain = self._spec.chat_brain(self._options)
+        self._memory = ChatMemory(settings.chat_history_turns, settings.chat_max_conversations)
+        self._admitted = 0
+        self._calls: set[Call] = set()
+        self._draining = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def active_calls(self) -> int:
+        return self._admitted
+
+    async def drain(self, grace_s: float) -> None:
+        """Refuse new work, end every live call with EndCall, and wait up to `grace_s` for them to close."""
+        self._draining.set()
+        await asyncio.gather(*(call.end(SHUTDOWN_REASON) for call in list(self._calls)))
+        if self._idle.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_s)
+        except TimeoutError:
+            log.warning("DRAIN_TIMEOUT calls_left=%d", self._admitted)
+
+    async def Converse(self, request_iterator: object, context: Any) -> None:  # noqa: N802 (generated name)
+        del request_iterator  # never read: this handler uses context.read() only
+        # SessionStart is read before admission on purpose: rejecting while the client's first write is
+        # still in flight makes grpc clients report INTERNAL instead of our status (see SessionAccepted).
+        try:
+            info = await self._session_start(context)
+            self._admit()
+        except AgentError as e:
+            log.info("CALL_REJECTED code=%s detail=%s", grpc_status(e).name, e.message)
+            await _abort(context, e)
+        try:
+            await self._converse(context, info)
+        finally:
+            self._admitted -= 1
+            if self._admitted == 0:
+                self._idle.set()
+
+    async def _converse(self, context: Any, info: CallInfo) -> None:
+        call = Call(info, context, self._spec, self._options, self._settings.metrics_interval_s)
+        log.info(
+            "CALL_START call=%s stream=%s pipeline=%s encoding=%s",
+            info.call_sid,
+            info.stream_sid,
+            self._settings.pipeline,
+            agent_pb2.AudioEncoding.Name(info.encoding),
+        )
+        self._calls.add(call)
+        error: AgentError | None = None
+        try:
+            await call.run()
+        except AgentError as e:
+            error = e
+        except asyncio.CancelledError:
+            call.end_reason = "cancelled by client or server"
+            raise
+        finally:
+            self._calls.discard(call)
+            if context.cancelled():
+                call.end_reason = "cancelled by client or server"
+            log.info(
+                'CALL_END call=%s reason="%s" in_frames=%d out_frames=%d',
+                info.call_sid,
+                call.end_reason,
+                call.in_frames,
+                call.out_frames,
+            )
+        if error is not None:
+            await _abort(context, error)
+
+    def _admit(self) -> None:
+        if self._draining.is_set():
+            raise DrainingError("server is shutting down; retry on another instance")
+        if self._admitted >= self._settings.max_calls:
+            raise TooManyCallsError(f"too many concurrent calls (AGENT_MAX_CALLS={self._settings.max_calls})")
+        self._admitted += 1
+        self._idle.clear()
+
+    async def _session_start(self, context: Any) -> CallInfo:
+        # Streams are not counted until admitted, so a client that never sends SessionStart must not be
+        # able to hold one open forever; draining also ends the wait.
+        read = asyncio.ensure_future(context.read())
+        drained = asyncio.ensure_future(self._draining.wait())
+        try:
+            await asyncio.wait(
+                {read, drained}, timeout=self._settings.session_start_timeout_s, return_when=FIRST_COMPLETED
+            )
+        except BaseException:  # the handler itself was cancelled: leave no orphaned read behind
+            read.cancel()
+            raise
+        finally:
+            drained.cancel()
+        if not read.done():
+            read.cancel()
+            if self._draining.is_set():
+                raise DrainingError("server is shutting down; retry on another instance")
+            raise ProtocolError(
+                f"no SessionStart within {self._settings.session_start_timeout_s:g} s of opening the stream"
+            )
+        first = read.result()
+        if first is grpc.aio.EOF:
+            raise ProtocolError(
+                "stream closed before SessionStart; the first ConverseRequest must be SessionStart"
+            )
+        kind = first.WhichOneof("event")
+        if kind != "session_start":
+            raise ProtocolError(
+                f"the first ConverseRequest must be SessionStart, got {kind or 'an empty event'}"
+            )
+        return call_info(first.session_start)
+
+    async def Chat(  # noqa: N802 (generated name)
+        self, request: agent_pb2.ChatRequest, context: Any
+    ) -> agent_pb2.ChatResponse:
+        # Placeholder brain: the pipeline's ChatBrain (echo: "You said: ...") over bounded in-memory history.
+        # The brain issue replaces both; the RPC shape stays.
+        if self._draining.is_set():
+            await _abort(context, DrainingError("server is shutting down; retry on another instance"))
+        if not request.conversation_id:
+            await _abort(context, ProtocolError("ChatRequest.conversation_id is required"))
+        if not request.text.strip():
+            await _abort(context, ProtocolError("ChatRequest.text is required"))
+        history = self._memory.history(request.conversation_id)
+        reply = await self._brain.reply(history, request.text)
+        kept = self._memory.record(
+            request.conversation_id, ChatTurn("user", request.text), ChatTurn("agent", reply.text)
+        )
+        response = agent_pb2.ChatResponse(
+            conversation_id=request.conversation_id, text=reply.text, history_turns=kept
+        )
+        if reply.transfer_to:
+            response.actions.add(transfer=agent_pb2.Transfer(number=reply.transfer_to))
+        if reply.end_conversation:
+            response.actions.add(end_conversation=agent_pb2.EndCall(reason="conversation finished"))
+        return response
+
+
+def call_info(start: agent_pb2.SessionStart) -> CallInfo:
+    """Validate SessionStart; every problem is a ProtocolError naming the field."""
+    if not start.call_sid:
+        raise ProtocolError("SessionStart.call_sid is required")
+    if start.protocol_version not in (0, PROTOCOL_VERSION):
+        raise ProtocolError(
+            f"SessionStart.protocol_version {start.protocol_version} is not supported; "
+            f"this server speaks {PROTOCOL_VERSION}"
+        )
+    rate = 8000
+    if start.encoding == agent_pb2.AUDIO_ENCODING_LINEAR16:
+        if start.sample_rate_hz not in _LINEAR16_RATES:
+            raise ProtocolError("SessionStart.sample_rate_hz must be 8000..48000 for AUDIO_ENCODING_LINEAR16")
+        rate = start.sample_rate_hz
+    elif start.encoding != agent_pb2.AUDIO_ENCODING_MULAW_8K:
+        raise ProtocolError(
+            "SessionStart.encoding must be AUDIO_ENCODING_MULAW_8K or AUDIO_ENCODING_LINEAR16"
+        )
+    return CallInfo(
+        call_sid=start.call_sid,
+        stream_sid=start.stream_sid,
+        encoding=start.encoding,
+        sample_rate_hz=rate,
+        from_number=start.from_number,
+        to_number=start.to_number,
+        custom_parameters=dict(start.custom_parameters),
+        provider_overrides=dict(start.provider_overrides),
+    )
+
+
+async def _abort(context: Any, error: AgentError) -> NoReturn:
+    await context.abort(grpc_status(error), error.message)
+    raise AssertionError("context.abort() returned")  # it always raises; this tells the type checker
