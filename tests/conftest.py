@@ -10,6 +10,8 @@ from tests.procs import ServerProcess, python_module
 
 AUTH_TOKEN = "test-auth-token"
 GatewayFactory = Callable[..., ServerProcess]
+AgentProcess = ServerProcess
+AgentFactory = Callable[..., ServerProcess]
 
 
 def _gateway_factory() -> tuple[GatewayFactory, list[ServerProcess]]:
@@ -55,3 +57,25 @@ def signed_gateway() -> Iterator[ServerProcess]:
     yield start(TWILIO_AUTH_TOKEN=AUTH_TOKEN)
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture
+def start_agent() -> Iterator[AgentFactory]:
+    """Start `python -m agent_service` with extra environment; every process is stopped afterwards."""
+    started: list[ServerProcess] = []
+
+    def start(**env: str) -> ServerProcess:
+        base = {"AGENT_LISTEN": "127.0.0.1:0", "AGENT_PIPELINE": "echo", "LOG_LEVEL": "INFO"}
+        proc = ServerProcess(python_module("agent_service"), {**base, **env}, "AGENT_LISTENING")
+        started.append(proc)
+        return proc.start()
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def agent(start_agent: AgentFactory) -> ServerProcess:
+    """An agent service running the echo pipeline with default settings."""
+    return start_agent()

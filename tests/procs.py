@@ -54,12 +54,16 @@ class ServerProcess:
 
     def _pump(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
-        for raw in self._proc.stdout:
+        try:
+            for raw in self._proc.stdout:
+                with self._cond:
+                    self.lines.append(raw.rstrip("\n"))
+                    self._cond.notify_all()
+        finally:
+            # Closed here, after the last read, so it can never race that read.
+            self._proc.stdout.close()
             with self._cond:
-                self.lines.append(raw.rstrip("\n"))
                 self._cond.notify_all()
-        with self._cond:
-            self._cond.notify_all()
 
     @property
     def running(self) -> bool:
@@ -80,7 +84,10 @@ class ServerProcess:
                     raise RuntimeError(f"process exited before logging {needle!r}:\n" + "\n".join(self.lines))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"no log line matching {needle!r} within {timeout}s")
+                    tail = "\n".join(self.lines[-15:])
+                    raise TimeoutError(
+                        f"no log line matching {needle!r} within {timeout}s; last lines:\n{tail}"
+                    )
                 self._cond.wait(remaining)
 
     def matching(self, needle: str) -> list[str]:
@@ -110,11 +117,16 @@ class ServerProcess:
         self._close_output()
 
     def _close_output(self) -> None:
-        # The pump thread ends at EOF once the process is gone; then the pipe can be closed.
+        # The pump thread reaches EOF once the process is gone, and closes the pipe.
         if self._pump_thread is not None:
             self._pump_thread.join(10)
-        if self._proc is not None and self._proc.stdout is not None and not self._proc.stdout.closed:
-            self._proc.stdout.close()
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        """Wait for the process to exit by itself (stop() would send a second SIGTERM); its exit code."""
+        assert self._proc is not None
+        code = self._proc.wait(timeout)
+        self._close_output()
+        return code
 
 
 def python_module(module: str, *args: str) -> list[str]:
