@@ -10,6 +10,7 @@ from quart import Quart, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from voice_gateway import metrics, twiml
+from voice_gateway.ai_mode import AiMode
 from voice_gateway.media_ws import register_media_stream
 from voice_gateway.public_url import public_base_url
 from voice_gateway.settings import Settings, WsMode
@@ -26,6 +27,13 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
     checks = dict(readiness or {})
+    ai = AiMode(settings) if settings.ws_mode is WsMode.AI else None
+    if ai is not None:
+        checks["agent"] = ai.ready
+
+        @app.after_serving
+        async def close_agent_link() -> None:
+            await ai.close()
 
     def base_url() -> str:
         return public_base_url(settings.public_base_url, request.headers, request.scheme)
@@ -57,6 +65,14 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
             "CallSid": call_sid,
             "StreamToken": call_token(settings.call_token_secret, call_sid),
         }
+        if ai is not None:
+            ready, detail = await ai.ready()
+            if not ready:
+                # A short apology beats a stream that fails after the caller hears nothing.
+                metrics.AGENT_UNAVAILABLE.inc()
+                metrics.WEBHOOKS.labels("incoming_call", "200").inc()
+                log.error("AGENT_UNAVAILABLE call=%s detail=%s", call_sid, detail)
+                return _xml(twiml.say_and_hang_up(settings.apology_text))
         document = twiml.connect_stream(base_url(), parameters, settings.greeting_text)
         log.info("INCOMING_CALL call=%s from=%s to=%s", call_sid, parameters["From"], parameters["To"])
         metrics.WEBHOOKS.labels("incoming_call", "200").inc()
@@ -83,8 +99,13 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
         if (refused := await refuse_unsigned("stream_ended")) is not None:
             return refused
         form = await request.form
-        log.info("STREAM_ENDED call=%s status=%s", form.get("CallSid", "-"), form.get("CallStatus", "-"))
+        call_sid = form.get("CallSid", "")
+        log.info("STREAM_ENDED call=%s status=%s", call_sid or "-", form.get("CallStatus", "-"))
         metrics.WEBHOOKS.labels("stream_ended", "200").inc()
+        failure = ai.registry.take_failure(call_sid) if ai is not None and call_sid else None
+        if failure is not None:
+            log.info("APOLOGY call=%s reason=%s", call_sid, failure)
+            return _xml(twiml.say_and_hang_up(settings.apology_text))
         return _xml(twiml.stream_ended(settings.hangup_on_stream_end))
 
     @app.get("/healthz")
@@ -112,7 +133,7 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
         log.warning("BODY_TOO_LARGE path=%s limit=%d", request.path, settings.max_body_bytes)
         return Response(f"request body over {settings.max_body_bytes} bytes\n", status=413)
 
-    register_media_stream(app, settings)
+    register_media_stream(app, settings, ai.bridge if ai is not None else None)
     return app
 
 
@@ -129,6 +150,8 @@ def startup_warnings(settings: Settings) -> list[str]:
             "TWILIO_AUTH_TOKEN is not set: webhooks and media streams are NOT authenticated; "
             "anyone who finds this URL can drive it. Set it before pointing a real number here."
         )
-    if settings.ws_mode is WsMode.AI:
-        warnings.append("WS_MODE=AI needs the agent service at AGENT_ADDR=" + settings.agent_addr)
+    if settings.ws_mode is WsMode.AI and not settings.twilio_account_sid:
+        warnings.append("TWILIO_ACCOUNT_SID is not set: the agent cannot transfer calls.")
+    if settings.call_token_secret_is_ephemeral:
+        warnings.append("CALL_TOKEN_SECRET is random for this process: several gateways must share one.")
     return warnings

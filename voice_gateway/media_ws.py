@@ -6,6 +6,7 @@ Handshake rules (each one is a Twilio error 31920 when broken): answer 101 on th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -124,7 +125,9 @@ async def _serve_stream(
         metrics.CALLS.labels(outcome).inc()
         if outcome != "stopped":
             _log_end("WS_CLOSED", stream)
-        await mode.aclose()
+        # Quart cancels this handler when the caller's socket goes away; the mode's cleanup (telling
+        # the agent the call ended) must still run to the end.
+        await asyncio.shield(asyncio.ensure_future(mode.aclose()))
 
 
 async def _refuse(stream: MediaStreamServer, violation: ProtocolViolation, close: Close) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 WEBHOOKS = Counter("agentlocator_webhook_requests", "Twilio webhook requests answered", ["route", "status"])
 SIGNATURE_FAILURES = Counter(
@@ -21,3 +21,17 @@ WS_PROTOCOL_VIOLATIONS = Counter(
 )
 WS_GAPS = Counter("agentlocator_ws_media_gaps", "Inbound media chunks missing from the sequence")
 CALLS = Counter("agentlocator_calls", "Calls by how their stream ended", ["outcome"])
+
+AGENT_UNAVAILABLE = Counter(
+    "agentlocator_agent_unavailable", "Calls answered with an apology: agent not ready"
+)
+AGENT_STREAM_FAILURES = Counter(
+    "agentlocator_agent_stream_failures", "Converse streams lost mid-call", ["code"]
+)
+AGENT_STREAM_RESTARTS = Counter("agentlocator_grpc_stream_restarts", "Converse streams reopened mid-call")
+AGENT_RTT = Histogram(
+    "agentlocator_agent_rtt_seconds",
+    "Gateway to agent application-level ping round trip",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+)
+TRANSFERS = Counter("agentlocator_transfers", "Call transfers requested by the agent", ["result"])

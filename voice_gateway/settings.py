@@ -23,6 +23,9 @@ class WsMode(enum.StrEnum):
     AI = "AI"
 
 
+DEFAULT_APOLOGY = "Sorry, we can't take your call right now. Please try again in a few minutes. Goodbye."
+
+
 class SettingsError(ValueError):
     """A configuration value is invalid; the message names the variable."""
 
@@ -42,8 +45,14 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     echo_mark_interval_ms: int = 1000
     agent_addr: str = "127.0.0.1:50051"
+    agent_health_timeout_s: float = 1.0
+    agent_ping_interval_s: float = 5.0
+    playback_lead_ms: int = 200
+    end_call_timeout_s: float = 30.0
+    apology_text: str = DEFAULT_APOLOGY
+    twilio_account_sid: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
     log_level: str = "INFO"
-    workers: int = 1
 
     @property
     def auth_enabled(self) -> bool:
@@ -72,8 +81,14 @@ class Settings:
             max_body_bytes=reader.parse("MAX_BODY_BYTES", _positive_int, 64 * 1024),
             echo_mark_interval_ms=reader.parse("ECHO_MARK_INTERVAL_MS", _positive_int, 1000),
             agent_addr=reader.text("AGENT_ADDR") or "127.0.0.1:50051",
+            agent_health_timeout_s=reader.parse("AGENT_HEALTH_TIMEOUT_S", _positive_float, 1.0),
+            agent_ping_interval_s=reader.parse("AGENT_PING_INTERVAL_S", _positive_float, 5.0),
+            playback_lead_ms=reader.parse("PLAYBACK_LEAD_MS", _positive_int, 200),
+            end_call_timeout_s=reader.parse("END_CALL_TIMEOUT_S", _positive_float, 30.0),
+            apology_text=reader.text("APOLOGY_TEXT") or DEFAULT_APOLOGY,
+            twilio_account_sid=reader.text("TWILIO_ACCOUNT_SID") or None,
+            twilio_api_base_url=reader.parse("TWILIO_API_BASE_URL", _base_url, "https://api.twilio.com"),
             log_level=reader.parse("LOG_LEVEL", _log_level, "INFO"),
-            workers=reader.parse("GATEWAY_WORKERS", _positive_int, 1),
         )
 
 
@@ -105,6 +120,13 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
         raise ValueError("expected a positive whole number")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("expected a positive number")
     return value
 
 

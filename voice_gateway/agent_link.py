@@ -1,0 +1,70 @@
+"""The gateway's gRPC channel to the agent service: keepalive, message limits, load balancing, health."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+from agentlocator.agent.v1 import agent_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+AGENT_SERVICE = "agentlocator.agent.v1.AgentService"
+
+# Several agent replicas behind one DNS name (compose `--scale agent=3`) share calls round-robin.
+_SERVICE_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
+
+
+def channel_target(addr: str) -> str:
+    return addr if "://" in addr or addr.startswith(("dns:", "unix:", "ipv4:", "ipv6:")) else f"dns:///{addr}"
+
+
+class AgentLink:
+    """Owns one channel for the process; every call opens its own `Converse` stream on it."""
+
+    def __init__(
+        self, addr: str, max_message_bytes: int = 4 * 1024 * 1024, health_timeout_s: float = 1.0
+    ) -> None:
+        self.addr = addr
+        self.health_timeout_s = health_timeout_s
+        self._options = [
+            ("grpc.service_config", _SERVICE_CONFIG),
+            ("grpc.keepalive_time_ms", 20_000),
+            ("grpc.keepalive_timeout_ms", 10_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.max_pings_without_data", 0),
+            ("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.max_receive_message_length", max_message_bytes),
+            # Reconnect quickly after an agent restart rather than backing off for up to two minutes.
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 2_000),
+        ]
+        self._channel: grpc.aio.Channel | None = None
+
+    @property
+    def channel(self) -> grpc.aio.Channel:
+        # Created lazily so that it binds to the event loop that serves requests.
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(channel_target(self.addr), options=self._options)
+        return self._channel
+
+    def stub(self) -> agent_pb2_grpc.AgentServiceStub:
+        return agent_pb2_grpc.AgentServiceStub(self.channel)
+
+    async def ready(self) -> tuple[bool, str]:
+        """Ask the agent's standard health service; (True, "SERVING") when calls can be taken."""
+        stub = health_pb2_grpc.HealthStub(self.channel)
+        try:
+            reply = await stub.Check(
+                health_pb2.HealthCheckRequest(service=AGENT_SERVICE),
+                timeout=self.health_timeout_s,
+                wait_for_ready=True,
+            )
+        except grpc.aio.AioRpcError as exc:
+            return False, f"{exc.code().name}: {exc.details() or 'no details'} ({self.addr})"
+        status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+        return reply.status == health_pb2.HealthCheckResponse.SERVING, status
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
