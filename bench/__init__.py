@@ -1,0 +1,1 @@
+"""Benchmarks: runnable scripts that print figures and compare against a baseline in the same run."""
