@@ -7,9 +7,19 @@ GEN := .generated
 PROTOS := $(shell find protos -name '*.proto')
 NODE_DIRS := tests/js $(wildcard baileys-bridge/package.json)
 
-.PHONY: install run test lint unit gen node clean
+.PHONY: install run test lint unit gen node clean system-deps
 
-install: $(VENV)/.installed $(GEN)/.stamp node
+install: system-deps $(VENV)/.installed $(GEN)/.stamp node
+
+# Debian packages the project needs, installed only when missing (and only where apt-get and root are).
+APT_PACKAGES := $(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm) \
+	$(if $(shell $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null && echo ok),,python3-venv)
+system-deps:
+	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	  else echo "missing: $(APT_PACKAGES) (install them, or run make as root on Debian/Ubuntu)" >&2; exit 1; fi; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
