@@ -92,6 +92,11 @@ class Settings:
         )
 
 
+def auth_token_for_tools(env: Mapping[str, str] | None = None) -> str | None:
+    """The auth token the simulator and smoke test sign with by default: the gateway's own setting."""
+    return _Reader(os.environ if env is None else env).text("TWILIO_AUTH_TOKEN") or None
+
+
 class _Reader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from voice_gateway.audio import TELEPHONY_RATE, mulaw_encode
+from voice_gateway.settings import auth_token_for_tools
 from voice_gateway.simulate.call import CallOptions, simulate_call
 from voice_gateway.simulate.twiml_check import TwimlError, parse_connect_stream
 from voice_gateway.twilio_auth import SIGNATURE_HEADER, TwilioSignatures
@@ -205,7 +205,7 @@ async def run(base: str, auth_token: str | None) -> list[CheckResult]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m voice_gateway.smoke", description=__doc__)
     parser.add_argument("base", help="the deployment's public base URL, e.g. https://abc.ngrok.app")
-    parser.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN") or None)
+    parser.add_argument("--auth-token", default=auth_token_for_tools())
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     results = asyncio.run(run(args.base, args.auth_token))
     for result in results:

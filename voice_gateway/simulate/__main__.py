@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 from voice_gateway.audio import wav_to_mulaw, write_mulaw_wav
+from voice_gateway.settings import auth_token_for_tools
 from voice_gateway.simulate.call import CallOptions, SimulationError, simulate_call
 from voice_gateway.simulate.twiml_check import TwimlError
 
@@ -34,7 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tail", type=float, default=2.0, help="hang up after this many quiet seconds")
     parser.add_argument(
         "--auth-token",
-        default=os.environ.get("TWILIO_AUTH_TOKEN") or None,
+        default=auth_token_for_tools(),
         help="sign requests with this token (default: $TWILIO_AUTH_TOKEN)",
     )
     return parser.parse_args(argv)
