@@ -84,6 +84,7 @@ def test_string_and_numeric_counters_are_both_accepted() -> None:
         ("[1, 2]", BadFrameKind.NOT_JSON),
         (b"\x00\x01binary", BadFrameKind.BINARY),
         ('{"event": "hello", "streamSid": "' + SID + '"}', BadFrameKind.UNKNOWN_EVENT),
+        ('{"event": [], "streamSid": "' + SID + '"}', BadFrameKind.UNKNOWN_EVENT),
         (media_json(media=None), BadFrameKind.MISSING_FIELD),
         (media_json(media={"chunk": "1", "timestamp": "0"}), BadFrameKind.MISSING_FIELD),
         (media_json(media={"chunk": "x", "timestamp": "0", "payload": ""}), BadFrameKind.BAD_FIELD),

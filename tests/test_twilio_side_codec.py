@@ -54,7 +54,7 @@ def test_our_outbound_frames_are_accepted_by_twilios_checks() -> None:
         ('{"event": "clear", "streamSid": "MZ1", "extra": 1}', 31951, "extra field"),
         (
             '{"event": "media", "streamSid": "MZ1", "media": {"payload": "'
-            + base64.b64encode(b"RIFF....WAVE").decode()
+            + base64.b64encode(b"RIFF\x24\x00\x00\x00WAVEfmt ").decode()
             + '"}}',
             31951,
             "file header",

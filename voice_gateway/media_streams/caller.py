@@ -165,9 +165,16 @@ class TwilioStream:
             audio = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise TwilioWarning(31951, "media payload is not valid base64") from None
-        if audio[:4] in {b"RIFF", b".snd"}:
+        if _has_file_header(audio):
             raise TwilioWarning(31951, "media payload has an audio file header; send raw µ-law")
         return OutboundMedia(audio)
+
+
+def _has_file_header(audio: bytes) -> bool:
+    """A WAV (RIFF....WAVE) or Sun/NeXT AU (.snd + a plausible data offset) header, not just lookalike bytes."""
+    if audio[:4] == b"RIFF" and audio[8:12] == b"WAVE":
+        return True
+    return audio[:4] == b".snd" and len(audio) >= 24 and 24 <= int.from_bytes(audio[4:8], "big") <= 1024
 
 
 def _only_keys(message: dict[str, Any], allowed: set[str]) -> None:

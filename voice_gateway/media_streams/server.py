@@ -89,6 +89,8 @@ class MediaStreamServer:
 
     def _dispatch(self, message: dict[str, Any]) -> InboundEvent:
         event = message.get("event")
+        if not isinstance(event, str):
+            return self._bad(BadFrameKind.UNKNOWN_EVENT, f"event is {type(event).__name__}, not a string")
         if event == "connected":
             return self._on_connected(message)
         if event == "start":
