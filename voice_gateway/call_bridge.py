@@ -57,6 +57,9 @@ class CallBridge:
         self.playback = PlaybackQueue(lead_ms)
         self._requests: asyncio.Queue[pb.ConverseRequest | None] = asyncio.Queue()
         self._wake_player = asyncio.Event()
+        # Whoever releases audio (the agent reader as it arrives, the player on the clock) holds this
+        # while it sends, so frames keep their order and a clear never overtakes frames already taken.
+        self._send_lock = asyncio.Lock()
         self._accepted = asyncio.Event()  # the agent admitted this stream: audio may flow
         self._end_played = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -224,10 +227,10 @@ class CallBridge:
         elif kind == "audio_out":
             out = response.audio_out
             self.playback.add_audio(out.utterance_id, out.audio, out.final)
-            self._wake_player.set()
+            await self._release()
         elif kind == "mark":
             self.playback.add_mark(response.mark.mark_id, response.mark.utterance_id)
-            self._wake_player.set()
+            await self._release()
         elif kind == "clear_playback":
             await self._clear(response.clear_playback.up_to_utterance_id)
         elif kind == "end_call":
@@ -245,9 +248,10 @@ class CallBridge:
             )
 
     async def _clear(self, up_to_utterance_id: str) -> None:
-        twilio_busy, never_sent = self.playback.clear(time.monotonic(), up_to_utterance_id)
-        if twilio_busy:
-            await self._send(self._stream.clear())
+        async with self._send_lock:
+            twilio_busy, never_sent = self.playback.clear(time.monotonic(), up_to_utterance_id)
+            if twilio_busy:
+                await self._send(self._stream.clear())
         for mark_id in never_sent:
             mark = pb.PlaybackMark(mark_id=mark_id, status=pb.MARK_STATUS_CLEARED)
             self._requests.put_nowait(pb.ConverseRequest(playback_mark=mark))
@@ -255,7 +259,7 @@ class CallBridge:
     async def _end_after_playback(self, reason: str) -> None:
         self._ending = True
         self.playback.add_mark(END_OF_CALL_MARK, "")
-        self._wake_player.set()
+        await self._release()
         try:
             await asyncio.wait_for(self._end_played.wait(), self._end_call_timeout_s)
         except TimeoutError:
@@ -283,14 +287,20 @@ class CallBridge:
 
     # -- to Twilio ----------------------------------------------------------------------------------
 
-    async def _play(self) -> None:
-        while True:
-            now = time.monotonic()
-            for item in self.playback.due(now):
+    async def _release(self) -> None:
+        """Send what Twilio may have now; whatever must wait is left for the player's clock."""
+        async with self._send_lock:
+            for item in self.playback.due(time.monotonic()):
                 if isinstance(item, AudioFrame):
                     await self._send(self._stream.media(item.audio))
                 else:
                     await self._send(self._stream.mark(item.mark_id))
+        if self.playback.wait_s(time.monotonic()) is not None:
+            self._wake_player.set()
+
+    async def _play(self) -> None:
+        while True:
+            await self._release()
             wait = self.playback.wait_s(time.monotonic())
             self._wake_player.clear()
             if wait is None:
