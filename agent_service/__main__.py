@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 
+from agent_service.brain.errors import BrainError
 from agent_service.server import serve
 from agent_service.settings import AgentSettings, SettingsError
+from voice_gateway import logs
 
 
 def main() -> int:
@@ -17,11 +18,8 @@ def main() -> int:
     except SettingsError as e:
         print(f"agent_service: configuration error: {e}", file=sys.stderr, flush=True)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    # The gateway's log set-up, so both services' lines look alike (and carry call_sid/stream_sid).
+    logs.configure(settings.log_level, settings.log_format)
     try:
         asyncio.run(_run(settings))
         # asyncio.run restored the default handlers; a supervisor repeating SIGTERM while the interpreter
@@ -33,6 +31,21 @@ def main() -> int:
             f"agent_service: cannot serve on AGENT_LISTEN={settings.listen}: {e}", file=sys.stderr, flush=True
         )
         return 1
+    except OSError as e:
+        print(
+            f"agent_service: cannot serve metrics on AGENT_METRICS_LISTEN={settings.metrics_listen}: {e}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    except BrainError as e:
+        # E.g. LLM_PROVIDER=local before `make local-llm`: the message says what to run.
+        print(
+            f"agent_service: the brain cannot start (LLM_PROVIDER={settings.llm_provider}): {e.message}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 from agentlocator.agent.v1 import agent_pb2
 
+from agent_service import metrics
 from agent_service.errors import AgentError, PipelineError, ProtocolError
 from agent_service.outbox import Outbox
 from agent_service.pipelines.base import CallInfo, CallPipeline, PipelineOptions
@@ -92,6 +93,7 @@ class Call:
         while (response := await self.outbox.get()) is not None:
             if response.WhichOneof("event") == "audio_out":
                 self.out_frames += 1
+                metrics.FRAMES_OUT.inc()
             await self._context.write(response)
 
     async def _read_loop(self) -> None:
@@ -124,6 +126,7 @@ class Call:
         kind = request.WhichOneof("event")
         if kind == "audio_in":
             self.in_frames += 1
+            metrics.FRAMES_IN.inc()
             await self._pipeline.on_audio(request.audio_in)
         elif kind == "ping":
             self.rtt_ms = request.ping.last_rtt_ms or self.rtt_ms

@@ -1,37 +1,130 @@
-"""In-memory, bounded chat history: the placeholder memory behind `Chat` until the brain issue replaces it.
+"""Chat memory: bounded, persisted per-conversation history, and the messages the agent took.
 
-Bounded twice, so a chatty or hostile client cannot grow the process without limit: each conversation
-keeps its last `max_turns` turns, and only the `max_conversations` most recently used conversations are
-kept at all. Everything is lost on restart, which is acceptable for a placeholder and documented as such.
+Stored with the standard library's sqlite3 in AGENT_DATA_DIR, so a restart (or another process sharing
+the directory) carries on a WhatsApp conversation where it was. Bounded twice, so a chatty or hostile
+client cannot grow the database without limit: each conversation keeps its last `max_turns` turns, and
+only the `max_conversations` most recently used conversations are kept at all.
+
+The calls are synchronous on purpose: each is a few indexed rows in a local WAL-mode file (well under a
+millisecond), cheaper than a thread hop; the database is opened on first use so that constructing the
+service (as the drain tests do) touches no disk.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+import sqlite3
+import time
+from pathlib import Path
 
-from agent_service.pipelines.base import ChatTurn
+from agent_service.brain.events import TakeMessage, Turn
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, last_used INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS conversations_by_use ON conversations (last_used);
+CREATE TABLE IF NOT EXISTS turns (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('user', 'agent')),
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_by_conversation ON turns (conversation_id, seq);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    number TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
 
 
 class ChatMemory:
-    def __init__(self, max_turns: int, max_conversations: int) -> None:
+    def __init__(self, path: Path, max_turns: int, max_conversations: int) -> None:
+        self._path = path
         self._max_turns = max_turns
         self._max_conversations = max_conversations
-        self._conversations: OrderedDict[str, deque[ChatTurn]] = OrderedDict()
+        self._db: sqlite3.Connection | None = None
+        self._clock = 0  # a use counter, not wall time: two uses within one clock tick must still order
 
-    def history(self, conversation_id: str) -> tuple[ChatTurn, ...]:
-        turns = self._conversations.get(conversation_id)
-        return tuple(turns) if turns is not None else ()
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self._path, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT COALESCE(MAX(last_used), 0) FROM conversations").fetchone()
+            self._clock = int(row[0])
+            self._db = db
+        return self._db
 
-    def record(self, conversation_id: str, *turns: ChatTurn) -> int:
+    def history(self, conversation_id: str) -> tuple[Turn, ...]:
+        rows = self._conn().execute(
+            "SELECT role, text FROM turns WHERE conversation_id = ? ORDER BY seq", (conversation_id,)
+        )
+        return tuple(Turn(role, text) for role, text in rows)
+
+    def record(self, conversation_id: str, *turns: Turn) -> int:
         """Append turns; return how many the conversation now keeps."""
-        history = self._conversations.get(conversation_id)
-        if history is None:
-            history = self._conversations[conversation_id] = deque(maxlen=self._max_turns)
-        self._conversations.move_to_end(conversation_id)
-        history.extend(turns)
-        while len(self._conversations) > self._max_conversations:
-            self._conversations.popitem(last=False)
-        return len(history)
+        db = self._conn()
+        self._clock += 1
+        with _transaction(db):
+            db.execute(
+                "INSERT INTO conversations (id, last_used) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET last_used = excluded.last_used",
+                (conversation_id, self._clock),
+            )
+            db.executemany(
+                "INSERT INTO turns (conversation_id, role, text) VALUES (?, ?, ?)",
+                [(conversation_id, t.role, t.text) for t in turns],
+            )
+            db.execute(
+                "DELETE FROM turns WHERE conversation_id = ? AND seq NOT IN "
+                "(SELECT seq FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?)",
+                (conversation_id, conversation_id, self._max_turns),
+            )
+            evicted = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM conversations ORDER BY last_used DESC LIMIT -1 OFFSET ?",
+                    (self._max_conversations,),
+                )
+            ]
+            for old in evicted:
+                db.execute("DELETE FROM turns WHERE conversation_id = ?", (old,))
+                db.execute("DELETE FROM conversations WHERE id = ?", (old,))
+        row = db.execute(
+            "SELECT COUNT(*) FROM turns WHERE conversation_id = ?", (conversation_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def save_message(self, conversation_id: str, message: TakeMessage) -> int:
+        """Store a message the agent took; return its id."""
+        cursor = self._conn().execute(
+            "INSERT INTO messages (conversation_id, name, number, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+            (conversation_id, message.name, message.number, message.reason, time.time()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def messages(self) -> list[tuple[str, TakeMessage]]:
+        rows = self._conn().execute("SELECT conversation_id, name, number, reason FROM messages ORDER BY id")
+        return [(cid, TakeMessage(name, number, reason)) for cid, name, number, reason in rows]
 
     def __len__(self) -> int:
-        return len(self._conversations)
+        return int(self._conn().execute("SELECT COUNT(*) FROM conversations").fetchone()[0])
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+class _transaction:  # noqa: N801 (used like a function, as sqlite3's own context managers are)
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -13,6 +13,7 @@ from agentlocator.agent.v1 import agent_pb2, agent_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from agent_service import metrics
 from agent_service.servicer import AgentServicer
 from agent_service.settings import AgentSettings
 
@@ -47,6 +48,7 @@ async def start_server(settings: AgentSettings) -> RunningServer:
     """Bind AGENT_LISTEN (raises RuntimeError if it cannot), start serving, and mark health SERVING."""
     server = grpc.aio.server(options=server_options(settings))
     servicer = AgentServicer(settings)
+    metrics.track_active_calls(lambda: servicer.active_calls)
     agent_pb2_grpc.add_AgentServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -70,6 +72,9 @@ async def shutdown(running: RunningServer, grace_s: float) -> None:
 
 async def serve(settings: AgentSettings, stop: asyncio.Event) -> None:
     """Run until `stop` is set, then shut down gracefully."""
+    # Bound first: a taken metrics port stops start-up (OSError) before any call can be admitted.
+    metrics_server = metrics.start_metrics_server(settings.metrics_listen)
+    print(f"AGENT_METRICS_LISTENING port={metrics_server.port}", flush=True)
     running = await start_server(settings)
     host = settings.listen_host
     # Exactly one line, printed whatever LOG_LEVEL says: scripts and tests wait for it to learn the port.
@@ -78,3 +83,4 @@ async def serve(settings: AgentSettings, stop: asyncio.Event) -> None:
     await stop.wait()
     log.info("AGENT_SHUTDOWN calls=%d grace_s=%s", running.servicer.active_calls, settings.shutdown_grace_s)
     await shutdown(running, settings.shutdown_grace_s)
+    metrics_server.close()

@@ -16,12 +16,32 @@ from typing import Any, NoReturn
 import grpc
 from agentlocator.agent.v1 import agent_pb2, agent_pb2_grpc
 
+from agent_service import metrics
+from agent_service.brain import (
+    Conversation,
+    EndCall,
+    SendWhatsApp,
+    TakeMessage,
+    TransferCall,
+    Turn,
+    respond_fully,
+)
+from agent_service.brain.errors import BrainError
+from agent_service.brain.registry import build_brain
 from agent_service.call import PROTOCOL_VERSION, Call
 from agent_service.chat import ChatMemory
-from agent_service.errors import AgentError, DrainingError, ProtocolError, TooManyCallsError, grpc_status
-from agent_service.pipelines.base import CallInfo, ChatTurn, PipelineOptions
+from agent_service.errors import (
+    AgentError,
+    DrainingError,
+    PipelineError,
+    ProtocolError,
+    TooManyCallsError,
+    grpc_status,
+)
+from agent_service.pipelines.base import CallInfo, PipelineOptions
 from agent_service.pipelines.registry import get_pipeline
 from agent_service.settings import AgentSettings
+from voice_gateway import logs
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +54,12 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         self._settings = settings
         self._spec = get_pipeline(settings.pipeline)
         self._options = PipelineOptions(echo_utterance_ms=settings.echo_utterance_ms)
-        self._brain = self._spec.chat_brain(self._options)
-        self._memory = ChatMemory(settings.chat_history_turns, settings.chat_max_conversations)
+        self._brain = build_brain(settings)
+        self._memory = ChatMemory(
+            settings.data_dir / "conversations.sqlite3",
+            settings.chat_history_turns,
+            settings.chat_max_conversations,
+        )
         self._admitted = 0
         self._calls: set[Call] = set()
         self._draining = asyncio.Event()
@@ -66,6 +90,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
             self._admit()
         except AgentError as e:
             log.info("CALL_REJECTED code=%s detail=%s", grpc_status(e).name, e.message)
+            metrics.CALLS_REJECTED.labels(grpc_status(e).name).inc()
             await _abort(context, e)
         try:
             await self._converse(context, info)
@@ -76,6 +101,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
 
     async def _converse(self, context: Any, info: CallInfo) -> None:
         call = Call(info, context, self._spec, self._options, self._settings.metrics_interval_s)
+        logs.bind_call(info.call_sid, info.stream_sid)  # this RPC's task and the call's tasks only
         log.info(
             "CALL_START call=%s stream=%s pipeline=%s encoding=%s",
             info.call_sid,
@@ -96,6 +122,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
             self._calls.discard(call)
             if context.cancelled():
                 call.end_reason = "cancelled by client or server"
+            metrics.CALLS.labels(metrics.outcome_of(call.end_reason)).inc()
             log.info(
                 'CALL_END call=%s reason="%s" in_frames=%d out_frames=%d',
                 info.call_sid,
@@ -150,26 +177,50 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
     async def Chat(  # noqa: N802 (generated name)
         self, request: agent_pb2.ChatRequest, context: Any
     ) -> agent_pb2.ChatResponse:
-        # Placeholder brain: the pipeline's ChatBrain (echo: "You said: ...") over bounded in-memory history.
-        # The brain issue replaces both; the RPC shape stays.
+        # The same brain as a phone call, over bounded history persisted in AGENT_DATA_DIR, so a WhatsApp
+        # contact and a caller get the same answers and a restart does not forget a conversation.
         if self._draining.is_set():
             await _abort(context, DrainingError("server is shutting down; retry on another instance"))
         if not request.conversation_id:
             await _abort(context, ProtocolError("ChatRequest.conversation_id is required"))
         if not request.text.strip():
             await _abort(context, ProtocolError("ChatRequest.text is required"))
-        history = self._memory.history(request.conversation_id)
-        reply = await self._brain.reply(history, request.text)
-        kept = self._memory.record(
-            request.conversation_id, ChatTurn("user", request.text), ChatTurn("agent", reply.text)
+        cid = request.conversation_id
+        history = self._memory.history(cid)
+        conversation = Conversation(
+            cid,
+            (*history, Turn("user", request.text.strip())),
+            channel="whatsapp" if request.channel == agent_pb2.CHANNEL_WHATSAPP else "text",
+            caller=request.from_address,
         )
-        response = agent_pb2.ChatResponse(
-            conversation_id=request.conversation_id, text=reply.text, history_turns=kept
-        )
-        if reply.transfer_to:
-            response.actions.add(transfer=agent_pb2.Transfer(number=reply.transfer_to))
-        if reply.end_conversation:
-            response.actions.add(end_conversation=agent_pb2.EndCall(reason="conversation finished"))
+        try:
+            answer = await respond_fully(self._brain, conversation)
+        except BrainError as e:
+            log.warning(
+                "CHAT_BRAIN_FAILED conversation=%s retryable=%s error=%s", cid, e.retryable, e.message
+            )
+            await _abort(
+                context, PipelineError(f"the agent could not answer: {e.message}", retryable=e.retryable)
+            )
+        kept = self._memory.record(cid, Turn("user", request.text.strip()), Turn("agent", answer.text))
+        response = agent_pb2.ChatResponse(conversation_id=cid, text=answer.text, history_turns=kept)
+        for action in answer.actions:
+            if isinstance(action, TransferCall):
+                response.actions.add(transfer=agent_pb2.Transfer(number=action.number))
+            elif isinstance(action, EndCall):
+                response.actions.add(end_conversation=agent_pb2.EndCall(reason=action.reason))
+            elif isinstance(action, SendWhatsApp):
+                response.actions.add(send_whatsapp=agent_pb2.SendWhatsApp(to=action.to, text=action.text))
+            elif isinstance(action, TakeMessage):
+                message_id = self._memory.save_message(cid, action)
+                log.info("MESSAGE_TAKEN id=%d conversation=%s name=%r", message_id, cid, action.name)
+                response.actions.add(
+                    taken_message=agent_pb2.TakenMessage(
+                        name=action.name, number=action.number, reason=action.reason
+                    )
+                )
+            else:  # Lookup: the brain already answered from the knowledge; logged, nothing to carry out
+                log.info("CHAT_LOOKUP conversation=%s topic=%s", cid, action.topic)
         return response
 
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
+from agent_service.knowledge import DEMO_KNOWLEDGE_FILE, KnowledgeError, load_knowledge
 from agent_service.pipelines.registry import pipeline_names
+from agent_service.speech.registry import STT_PROVIDERS, TTS_PROVIDERS, VAD_PROVIDERS
 
 T = TypeVar("T")
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LLM_PROVIDERS = ("receptionist", "local", "openai")
+LOCAL_LLMS = ("qwen1.5b", "qwen0.5b")
 
 
 class SettingsError(ValueError):
@@ -41,6 +46,44 @@ class AgentSettings:
     chat_history_turns: int = 20
     chat_max_conversations: int = 1000
     log_level: str = "INFO"
+    log_format: str = "text"
+    # Prometheus /metrics (agent_service/metrics.py), on its own port so it never shares the gRPC listener.
+    metrics_listen: str = "127.0.0.1:9464"
+    # The brain (agent_service/brain): which one, what it knows, where it keeps conversations and messages.
+    data_dir: Path = Path("data")
+    knowledge_file: Path = DEMO_KNOWLEDGE_FILE
+    llm_provider: str = "receptionist"
+    llm_hybrid: bool = True  # the receptionist answers what it is sure of; the LLM gets the rest
+    brain_confidence: float = 0.6
+    local_llm: str = "qwen1.5b"
+    local_llm_model: str = ""  # a GGUF path; empty: the verified LOCAL_LLM model under data_dir/models
+    local_llm_threads: int = 2
+    llm_base_url: str = "https://api.openai.com/v1"
+    llm_api_key: str = ""
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 10.0
+    llm_max_retries: int = 2
+    llm_max_tokens: int = 120
+    # Speech (agent_service/speech, the `conversation` pipeline): providers, endpoints, turn-taking.
+    vad_provider: str = "silero"
+    stt_provider: str = "whisper"
+    tts_provider: str = "piper"
+    stt_threads: int = 1
+    stt_language: str = "en"
+    stt_base_url: str = "https://api.openai.com/v1"
+    stt_api_key: str = ""
+    stt_model: str = "whisper-1"
+    tts_base_url: str = "https://api.openai.com/v1"
+    tts_api_key: str = ""
+    tts_model: str = "tts-1"
+    tts_voice: str = "alloy"
+    speech_timeout_s: float = 10.0
+    greeting: str = ""  # empty: the knowledge file's greeting
+    no_input_s: float = 8.0
+    hangover_ms: int = 500
+    barge_in_ms: int = 180
+    min_speech_ms: int = 100
+    vad_threshold: float = 0.5
 
     @property
     def listen_host(self) -> str:
@@ -79,6 +122,45 @@ class AgentSettings:
                 "AGENT_CHAT_MAX_CONVERSATIONS", _positive_int, d.chat_max_conversations
             ),
             log_level=read.parse("LOG_LEVEL", _log_level, d.log_level),
+            log_format=read.parse("LOG_FORMAT", _log_format, d.log_format),
+            metrics_listen=read.parse(
+                "AGENT_METRICS_LISTEN",
+                _listen,
+                _metrics_listen_for(read.parse("AGENT_LISTEN", _listen, d.listen)),
+            ),
+            data_dir=read.parse("AGENT_DATA_DIR", Path, d.data_dir),
+            knowledge_file=read.parse("KNOWLEDGE_FILE", _knowledge_file, d.knowledge_file),
+            llm_provider=read.parse("LLM_PROVIDER", _one_of(list(LLM_PROVIDERS), "provider"), d.llm_provider),
+            llm_hybrid=read.parse("LLM_HYBRID", _bool, d.llm_hybrid),
+            brain_confidence=read.parse("BRAIN_CONFIDENCE", _fraction, d.brain_confidence),
+            local_llm=read.parse("LOCAL_LLM", _one_of(list(LOCAL_LLMS), "local model"), d.local_llm),
+            local_llm_model=read.parse("LOCAL_LLM_MODEL", str, d.local_llm_model),
+            local_llm_threads=read.parse("LOCAL_LLM_THREADS", _positive_int, d.local_llm_threads),
+            llm_base_url=read.parse("LLM_BASE_URL", _http_url, d.llm_base_url),
+            llm_api_key=read.parse("LLM_API_KEY", str, d.llm_api_key),
+            llm_model=read.parse("LLM_MODEL", str, d.llm_model),
+            llm_timeout_s=read.parse("LLM_TIMEOUT_S", _positive_float, d.llm_timeout_s),
+            llm_max_retries=read.parse("LLM_MAX_RETRIES", _non_negative_int, d.llm_max_retries),
+            llm_max_tokens=read.parse("LLM_MAX_TOKENS", _positive_int, d.llm_max_tokens),
+            vad_provider=read.parse("VAD_PROVIDER", _one_of(list(VAD_PROVIDERS), "provider"), d.vad_provider),
+            stt_provider=read.parse("STT_PROVIDER", _one_of(list(STT_PROVIDERS), "provider"), d.stt_provider),
+            tts_provider=read.parse("TTS_PROVIDER", _one_of(list(TTS_PROVIDERS), "provider"), d.tts_provider),
+            stt_threads=read.parse("STT_THREADS", _positive_int, d.stt_threads),
+            stt_language=read.parse("STT_LANGUAGE", str, d.stt_language),
+            stt_base_url=read.parse("STT_BASE_URL", _http_url, d.stt_base_url),
+            stt_api_key=read.parse("STT_API_KEY", str, d.stt_api_key),
+            stt_model=read.parse("STT_MODEL", str, d.stt_model),
+            tts_base_url=read.parse("TTS_BASE_URL", _http_url, d.tts_base_url),
+            tts_api_key=read.parse("TTS_API_KEY", str, d.tts_api_key),
+            tts_model=read.parse("TTS_MODEL", str, d.tts_model),
+            tts_voice=read.parse("TTS_VOICE", str, d.tts_voice),
+            speech_timeout_s=read.parse("SPEECH_TIMEOUT_S", _positive_float, d.speech_timeout_s),
+            greeting=read.parse("AGENT_GREETING", str, d.greeting),
+            no_input_s=read.parse("AGENT_NO_INPUT_S", _positive_float, d.no_input_s),
+            hangover_ms=read.parse("AGENT_HANGOVER_MS", _positive_int, d.hangover_ms),
+            barge_in_ms=read.parse("AGENT_BARGE_IN_MS", _positive_int, d.barge_in_ms),
+            min_speech_ms=read.parse("AGENT_MIN_SPEECH_MS", _positive_int, d.min_speech_ms),
+            vad_threshold=read.parse("AGENT_VAD_THRESHOLD", _fraction, d.vad_threshold),
         )
 
 
@@ -158,8 +240,61 @@ def _one_of(known: list[str], what: str) -> Callable[[str], str]:
     return parse
 
 
+def _metrics_listen_for(listen: str) -> str:
+    # Same host as gRPC, port 9464; an agent on an ephemeral gRPC port (tests, several agents on one host)
+    # gets an ephemeral metrics port too, so the default never collides.
+    host, _, port = listen.rpartition(":")
+    return f"{host}:{0 if port == '0' else 9464}"
+
+
+def _log_format(raw: str) -> str:
+    lowered = raw.lower()
+    if lowered not in ("text", "json"):
+        raise ValueError("expected text or json")
+    return lowered
+
+
 def _log_level(raw: str) -> str:
     level = raw.upper()
     if level not in _LOG_LEVELS:
         raise ValueError(f"expected one of {', '.join(_LOG_LEVELS)}")
     return level
+
+
+def _knowledge_file(raw: str) -> Path:
+    # Parsed here, not first at serve time, so a malformed file stops start-up with one line naming it.
+    path = Path(raw)
+    try:
+        load_knowledge(path)
+    except KnowledgeError as e:
+        raise ValueError(str(e)) from None
+    return path
+
+
+def _bool(raw: str) -> bool:
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _fraction(raw: str) -> float:
+    value = _float(raw)
+    if not 0 <= value <= 1:
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = _int(raw)
+    if value < 0:
+        raise ValueError("must be zero or more")
+    return value
+
+
+def _http_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return raw.rstrip("/")

@@ -7,9 +7,9 @@ tested with a list as its outlet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 from agentlocator.agent.v1 import agent_pb2
 
@@ -71,22 +71,3 @@ class CallPipeline(Protocol):
     async def aclose(self) -> None:
         """Release resources. Called exactly once, also after errors and cancellation."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class ChatTurn:
-    role: Literal["user", "agent"]
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ChatReply:
-    text: str
-    transfer_to: str = ""
-    end_conversation: bool = False
-
-
-class ChatBrain(Protocol):
-    """Answers one text turn given the conversation so far (oldest first, bounded by the service)."""
-
-    async def reply(self, history: Sequence[ChatTurn], text: str) -> ChatReply: ...

@@ -6,11 +6,9 @@ utterance ends with a Mark, so the gateway's playout and mark bookkeeping are ex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from agentlocator.agent.v1 import agent_pb2
 
-from agent_service.pipelines.base import CallInfo, ChatReply, ChatTurn, Outlet, PipelineOptions
+from agent_service.pipelines.base import CallInfo, Outlet, PipelineOptions
 
 
 class EchoPipeline:
@@ -68,14 +66,3 @@ class EchoPipeline:
             self._utterance += 1
             self._chunk_seq = 0
             self._filled = 0
-
-
-class EchoChat:
-    """The placeholder text brain: a deterministic reply, until the brain issue brings a real LLM."""
-
-    def __init__(self, options: PipelineOptions) -> None:
-        del options
-
-    async def reply(self, history: Sequence[ChatTurn], text: str) -> ChatReply:
-        del history
-        return ChatReply(text=f"You said: {text}")

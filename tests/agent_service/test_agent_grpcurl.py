@@ -82,12 +82,18 @@ def test_grpcurl_chat_replies_and_remembers_the_conversation(agent: ServerProces
     first = grpcurl(agent, f"{SERVICE}/Chat", data=json.dumps(request))
     second = grpcurl(agent, f"{SERVICE}/Chat", data=json.dumps({**request, "text": "Thanks"}))
     assert first.returncode == 0, first.stderr
+    # The default brain (LLM_PROVIDER=receptionist) answers from the demo business's knowledge file.
     assert json.loads(first.stdout) == {
         "conversation_id": "wa-1",
-        "text": "You said: Are you open on Sunday?",
+        "text": "No, we're closed on Sunday. We're open Monday to Friday from 8:30 am to 6 pm, "
+        "and Saturday from 9 am to 1 pm.",
         "history_turns": 2,
     }
-    assert json.loads(second.stdout)["history_turns"] == 4
+    assert json.loads(second.stdout) == {
+        "conversation_id": "wa-1",
+        "text": "You're welcome! Is there anything else I can help with?",
+        "history_turns": 4,
+    }
 
 
 def test_grpcurl_chat_without_a_conversation_id_is_invalid_argument(agent: ServerProcess) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 from agentlocator.agent.v1 import agent_pb2
 
 from agent_service.call import Call
-from agent_service.chat import ChatMemory
 from agent_service.errors import (
     AgentError,
     DrainingError,
@@ -18,9 +17,9 @@ from agent_service.errors import (
     grpc_status,
 )
 from agent_service.outbox import Outbox
-from agent_service.pipelines.base import CallInfo, ChatTurn, PipelineOptions
-from agent_service.pipelines.echo import EchoChat, EchoPipeline
-from agent_service.pipelines.registry import PipelineSpec, get_pipeline
+from agent_service.pipelines.base import CallInfo, PipelineOptions
+from agent_service.pipelines.echo import EchoPipeline
+from agent_service.pipelines.registry import PipelineSpec
 
 
 class ListOutlet:
@@ -119,24 +118,6 @@ async def test_outbox_clear_media_drops_queued_audio_and_marks_but_keeps_transcr
     assert await outbox.get() is None
 
 
-def test_chat_memory_keeps_only_the_last_turns_of_the_most_recent_conversations() -> None:
-    memory = ChatMemory(max_turns=3, max_conversations=2)
-    for n in range(5):
-        memory.record("a", ChatTurn("user", f"a{n}"))
-    memory.record("b", ChatTurn("user", "b0"))
-    memory.record("a", ChatTurn("user", "a5"))  # touching "a" makes "b" the least recently used
-    memory.record("c", ChatTurn("user", "c0"))
-    assert [t.text for t in memory.history("a")] == ["a3", "a4", "a5"]
-    assert memory.history("b") == ()
-    assert len(memory) == 2
-
-
-async def test_echo_chat_brain_replies_deterministically() -> None:
-    brain = get_pipeline("echo").chat_brain(PipelineOptions())
-    reply = await brain.reply([ChatTurn("user", "earlier")], "hello")
-    assert reply.text == "You said: hello"
-
-
 def test_each_error_maps_to_the_status_code_the_contract_promises() -> None:
     assert grpc_status(ProtocolError("x")).name == "INVALID_ARGUMENT"
     assert grpc_status(TooManyCallsError("x")).name == "RESOURCE_EXHAUSTED"
@@ -189,7 +170,7 @@ class GoodbyePipeline:
 
 
 async def test_a_pipeline_end_call_follows_its_goodbye_audio_and_closes_the_call() -> None:
-    spec = PipelineSpec("goodbye", open_call=GoodbyePipeline, chat_brain=EchoChat)
+    spec = PipelineSpec("goodbye", open_call=GoodbyePipeline)
     stream = FakeStream(agent_pb2.ConverseRequest(audio_in=agent_pb2.AudioIn(audio=b"hi", seq=1)))
     call = Call(_linear16_call(8000), stream, spec, PipelineOptions(), metrics_interval_s=0)
     await call.run()

@@ -1,0 +1,180 @@
+"""The `receptionist` brain: intents plus retrieval over the knowledge file. No model, instant, and it
+can only ever say what the file says; below its confidence threshold it says so and offers a message or
+a transfer. The LLM brains sit behind it (hybrid.py) and get the questions it is unsure of.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from agent_service.brain import message_taking as msg
+from agent_service.brain.events import (
+    BrainEvent,
+    Conversation,
+    EndCall,
+    Lookup,
+    SendWhatsApp,
+    TakeMessage,
+    TextDelta,
+    TransferCall,
+)
+from agent_service.brain.intents import Intent, detect
+from agent_service.brain.retrieval import Bm25Index
+from agent_service.knowledge import Knowledge
+
+DEFAULT_CONFIDENCE = 0.6
+OFFER = "I can take a message for the team, or put you through to someone now. Which would you prefer?"
+DONT_KNOW = "I'm sorry, I don't have that information. " + OFFER
+TRANSFERRING = "Of course, I'll put you through to a member of the team now."
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    topic: str
+    text: str  # what is indexed
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The receptionist's answer, and whether it is sure of it (intent or retrieval above threshold)."""
+
+    confident: bool
+    events: tuple[BrainEvent, ...]
+    topic: str
+    confidence: float
+
+
+class ReceptionistBrain:
+    name = "receptionist"
+
+    def __init__(self, knowledge: Knowledge, threshold: float = DEFAULT_CONFIDENCE) -> None:
+        self.knowledge = knowledge
+        self._threshold = threshold
+        self._docs = _documents(knowledge)
+        self._index = Bm25Index([doc.text for doc in self._docs])
+
+    async def respond(self, conversation: Conversation) -> AsyncIterator[BrainEvent]:
+        for event in self.assess(conversation).events:
+            yield event
+
+    def deferral(self) -> tuple[BrainEvent, ...]:
+        return (TextDelta(DONT_KNOW),)
+
+    def assess(self, conversation: Conversation) -> Assessment:
+        text = conversation.last_user_text
+        intent = detect(text)
+        flow = self._message_flow(conversation, intent)
+        if flow is not None:
+            return flow
+        if intent is not None and (by_intent := self._by_intent(conversation, intent)) is not None:
+            return by_intent
+        match = self._index.search(text)
+        if match is None or match.confidence < self._threshold:
+            confidence = match.confidence if match else 0.0
+            return Assessment(False, self.deferral(), "unknown", confidence)
+        doc = self._docs[match.index]
+        return Assessment(True, (Lookup(text, doc.topic), TextDelta(doc.answer)), doc.topic, match.confidence)
+
+    def _message_flow(self, conversation: Conversation, intent: Intent | None) -> Assessment | None:
+        text = conversation.last_user_text
+        previous = conversation.last_agent_text
+        if intent is Intent.TRANSFER:
+            return None  # a caller who asks for a person mid-flow gets one
+        step = msg.step(previous)
+        if step == "name":
+            return _sure("take_message", msg.ask_number(msg.extract_name(text)))
+        if step == "number":
+            number = msg.extract_number(text, conversation.caller)
+            return _sure("take_message", msg.ask_reason(number) if number else msg.ASK_NUMBER_AGAIN)
+        if step == "reason":
+            name = msg.collected_name(conversation)
+            number = msg.number_from_reason_prompt(previous)
+            reason = text.strip()
+            return Assessment(
+                True,
+                (TakeMessage(name, number, reason), TextDelta(msg.done(name, number))),
+                "take_message",
+                1.0,
+            )
+        if previous.endswith(OFFER) and (
+            intent in (Intent.AFFIRM, Intent.TAKE_MESSAGE) or re.search(r"\bmessage\b", text, re.I)
+        ):
+            return _sure("take_message", msg.ASK_NAME)
+        if previous.endswith(OFFER) and re.search(r"\b(put|through|transfer|someone|person)\b", text, re.I):
+            return self._transfer()
+        if previous.endswith(OFFER) and intent is Intent.DENY:
+            return _sure("declined", "No problem. Is there anything else I can help with?")
+        return None
+
+    def _by_intent(self, conversation: Conversation, intent: Intent) -> Assessment | None:
+        k = self.knowledge
+        if intent is Intent.TRANSFER:
+            return self._transfer()
+        if intent is Intent.TAKE_MESSAGE:
+            return _sure("take_message", msg.ASK_NAME)
+        if intent is Intent.GOODBYE:
+            goodbye = f"Thank you for contacting {k.name}. Goodbye!"
+            return Assessment(True, (TextDelta(goodbye), EndCall("goodbye")), "goodbye", 1.0)
+        if intent is Intent.THANKS:
+            return _sure("thanks", "You're welcome! Is there anything else I can help with?")
+        if intent is Intent.GREETING:
+            return _sure("greeting", k.greeting)
+        if intent is Intent.SEND_ADDRESS:
+            return Assessment(
+                True,
+                (
+                    Lookup(conversation.last_user_text, "address"),
+                    TextDelta("Of course, I'm sending you our address now."),
+                    SendWhatsApp(conversation.caller, f"{k.name}: {k.address}"),
+                ),
+                "send_address",
+                1.0,
+            )
+        return None  # yes/no outside a question of ours: let retrieval have a go
+
+    def _transfer(self) -> Assessment:
+        events = (
+            TextDelta(TRANSFERRING),
+            TransferCall(self.knowledge.transfer_number, "caller asked for a person"),
+        )
+        return Assessment(True, events, "transfer", 1.0)
+
+
+def _sure(topic: str, text: str) -> Assessment:
+    return Assessment(True, (TextDelta(text),), topic, 1.0)
+
+
+def _open_sentences(hours: str) -> str:
+    sentences = re.split(r"(?<=[.!?])\s+", hours)
+    return " ".join(s for s in sentences if not re.search(r"\bclosed\b", s, re.I)) or hours
+
+
+def _documents(k: Knowledge) -> list[_Doc]:
+    docs = [
+        _Doc("hours", f"opening hours when open close {k.hours}", k.hours),
+        _Doc("address", f"address where located {k.address}", k.address),
+    ]
+    docs.extend(
+        _Doc(
+            f"closed:{day}",
+            f"closed on {day} open {day}",
+            f"No, we're closed on {day}. {_open_sentences(k.hours)}",
+        )
+        for day in k.closed_on
+    )
+    docs.extend(
+        _Doc(f"not_offered:{item}", f"{item} offer provide", f"I'm sorry, we don't offer {item}.")
+        for item in k.not_offered
+    )
+    docs.extend(_Doc(f"price:{s.name}", f"{s.name} price", f"A {s.name} is {s.price}.") for s in k.services)
+    if k.services:
+        price_list = "; ".join(f"{s.name}, {s.price}" for s in k.services)
+        docs.append(_Doc("prices", "price list prices treatment services", f"Our prices are: {price_list}."))
+    docs.extend(
+        _Doc(f"faq:{i}", f"{faq.question} {faq.question} {faq.answer}", faq.answer)
+        for i, faq in enumerate(k.faqs)
+    )
+    return docs

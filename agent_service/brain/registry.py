@@ -1,0 +1,58 @@
+"""Brains by LLM_PROVIDER: `receptionist` (default), `local`, `openai`; the LLMs layered behind the
+receptionist unless LLM_HYBRID=false."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from agent_service.brain.base import Brain
+from agent_service.brain.events import Conversation
+from agent_service.brain.hybrid import HybridBrain
+from agent_service.brain.llm import ChatModel, LlmBrain
+from agent_service.brain.local_models import model_path, verify
+from agent_service.brain.prompt import chat_messages
+from agent_service.brain.receptionist import ReceptionistBrain
+from agent_service.knowledge import Knowledge, load_knowledge
+from agent_service.settings import AgentSettings
+
+
+def _openai(settings: AgentSettings, knowledge: Knowledge) -> ChatModel:
+    del knowledge  # a remote server caches prefixes itself
+    from agent_service.brain.openai_model import OpenAiChatModel
+
+    return OpenAiChatModel(
+        settings.llm_base_url,
+        settings.llm_api_key,
+        settings.llm_model,
+        timeout_s=settings.llm_timeout_s,
+        max_retries=settings.llm_max_retries,
+        max_tokens=settings.llm_max_tokens,
+    )
+
+
+def _local(settings: AgentSettings, knowledge: Knowledge) -> ChatModel:
+    from agent_service.brain.local_model import LocalChatModel
+
+    if settings.local_llm_model:
+        path = Path(settings.local_llm_model)
+    else:
+        path = model_path(settings.local_llm, settings.data_dir)
+        verify(settings.local_llm, path)
+    static_prompt = chat_messages(knowledge, Conversation("warm-up", ()))
+    return LocalChatModel(
+        path, threads=settings.local_llm_threads, max_tokens=settings.llm_max_tokens, warm_with=static_prompt
+    )
+
+
+_MODELS: dict[str, Callable[[AgentSettings, Knowledge], ChatModel]] = {"openai": _openai, "local": _local}
+
+
+def build_brain(settings: AgentSettings) -> Brain:
+    """Raises ModelLoadError (local model missing or unverified); the knowledge was validated by settings."""
+    knowledge = load_knowledge(settings.knowledge_file)
+    receptionist = ReceptionistBrain(knowledge, settings.brain_confidence)
+    if settings.llm_provider == "receptionist":
+        return receptionist
+    llm = LlmBrain(_MODELS[settings.llm_provider](settings, knowledge), receptionist)
+    return HybridBrain(receptionist, llm, prefer_receptionist=settings.llm_hybrid)

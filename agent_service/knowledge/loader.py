@@ -1,0 +1,166 @@
+"""Load and validate the knowledge file.
+
+The file is composed into YAML nodes rather than loaded straight into dicts, because nodes keep their
+line numbers: a malformed file must stop start-up with the line and the key that is wrong, not with a
+KeyError from deep inside the brain.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DEMO_KNOWLEDGE_FILE = Path(__file__).with_name("demo.yaml")
+
+_REQUIRED_TEXT = ("name", "greeting", "hours", "address", "transfer_number", "language", "persona")
+_OPTIONAL_LISTS = ("closed_on", "not_offered")
+_KNOWN_KEYS = frozenset((*_REQUIRED_TEXT, *_OPTIONAL_LISTS, "services", "faqs"))
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class KnowledgeError(ValueError):
+    """The knowledge file is unreadable or malformed; the message names the file, line and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Faq:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    price: str
+
+
+@dataclass(frozen=True, slots=True)
+class Knowledge:
+    name: str
+    greeting: str
+    hours: str
+    address: str
+    transfer_number: str
+    language: str
+    persona: str
+    closed_on: tuple[str, ...] = ()
+    not_offered: tuple[str, ...] = ()
+    services: tuple[Service, ...] = ()
+    faqs: tuple[Faq, ...] = ()
+
+    def facts(self) -> list[str]:
+        """Every fact as one line: what the LLM prompt lists and what the guard rails check answers with."""
+        lines = [f"Business name: {self.name}", f"Opening hours: {self.hours}", f"Address: {self.address}"]
+        if self.closed_on:
+            lines.append(f"CLOSED on: {', '.join(self.closed_on)}")
+        if self.services:
+            lines.append("Prices: " + "; ".join(f"{s.name} {s.price}" for s in self.services))
+        if self.not_offered:
+            lines.append(f"NOT offered: {', '.join(self.not_offered)}")
+        lines.extend(f"{faq.question} {faq.answer}" for faq in self.faqs)
+        return lines
+
+
+def load_knowledge(path: Path) -> Knowledge:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise KnowledgeError(f"{path}: cannot read the knowledge file: {e}") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark is not None else 0
+        raise KnowledgeError(f"{path}:{line}: not valid YAML: {e.problem}") from None
+    return _Parser(path).knowledge(root)
+
+
+class _Parser:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def _fail(self, node: yaml.Node | None, key: str, problem: str) -> KnowledgeError:
+        line = node.start_mark.line + 1 if node is not None else 1
+        return KnowledgeError(f"{self._path}:{line}: key {key!r}: {problem}")
+
+    def knowledge(self, root: yaml.Node | None) -> Knowledge:
+        if not isinstance(root, yaml.MappingNode):
+            raise self._fail(
+                root, "(top level)", "the file must be a mapping of keys such as name, hours, faqs"
+            )
+        fields = self._mapping(root, "(top level)")
+        for key, (key_node, _) in fields.items():
+            if key not in _KNOWN_KEYS:
+                raise self._fail(key_node, key, f"unknown key; known: {', '.join(sorted(_KNOWN_KEYS))}")
+        text: dict[str, str] = {}
+        for key in _REQUIRED_TEXT:
+            if key not in fields:
+                raise self._fail(root, key, "is required")
+            text[key] = self._text(fields[key][1], key)
+        if not _E164.match(text["transfer_number"]):
+            raise self._fail(
+                fields["transfer_number"][1], "transfer_number", "must be an E.164 number like +441234567890"
+            )
+        lists = {
+            key: self._text_list(fields[key][1], key) if key in fields else () for key in _OPTIONAL_LISTS
+        }
+        return Knowledge(
+            **text,
+            closed_on=lists["closed_on"],
+            not_offered=lists["not_offered"],
+            services=tuple(
+                Service(**pair)
+                for pair in self._records(fields.get("services"), "services", ("name", "price"))
+            ),
+            faqs=tuple(
+                Faq(**pair) for pair in self._records(fields.get("faqs"), "faqs", ("question", "answer"))
+            ),
+        )
+
+    def _mapping(self, node: yaml.MappingNode, where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._fail(key_node, where, "keys must be plain words")
+            if key_node.value in out:
+                raise self._fail(key_node, key_node.value, "appears twice")
+            out[key_node.value] = (key_node, value_node)
+        return out
+
+    def _text(self, node: yaml.Node, key: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
+            raise self._fail(node, key, "must be non-empty text")
+        return str(node.value).strip()
+
+    def _text_list(self, node: yaml.Node, key: str) -> tuple[str, ...]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise self._fail(node, key, "must be a list of text")
+        return tuple(self._text(item, key) for item in node.value)
+
+    def _records(
+        self, pair: tuple[yaml.Node, yaml.Node] | None, key: str, names: tuple[str, str]
+    ) -> list[dict[str, str]]:
+        if pair is None:
+            return []
+        node = pair[1]
+        if not isinstance(node, yaml.SequenceNode):
+            raise self._fail(node, key, f"must be a list of {{{names[0]}, {names[1]}}}")
+        records = []
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode):
+                raise self._fail(item, key, f"each entry must have {names[0]} and {names[1]}")
+            fields = self._mapping(item, key)
+            extra = set(fields) - set(names)
+            if extra:
+                raise self._fail(
+                    fields[min(extra)][0], f"{key}.{min(extra)}", f"unknown; expected {' and '.join(names)}"
+                )
+            record = {}
+            for name in names:
+                if name not in fields:
+                    raise self._fail(item, f"{key}.{name}", "is required")
+                record[name] = self._text(fields[name][1], f"{key}.{name}")
+            records.append(record)
+        return records

