@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 from agent_service.errors import AgentError
 from agent_service.pipelines import echo
-from agent_service.pipelines.base import CallInfo, CallPipeline, ChatBrain, Outlet, PipelineOptions
+from agent_service.pipelines.base import CallInfo, CallPipeline, Outlet, PipelineOptions
+from agent_service.speech import runtime as speech_runtime
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineSpec:
     name: str
     open_call: Callable[[CallInfo, Outlet, PipelineOptions], CallPipeline]
-    chat_brain: Callable[[PipelineOptions], ChatBrain]
 
 
 class UnknownPipelineError(AgentError):
@@ -43,4 +43,6 @@ def get_pipeline(name: str) -> PipelineSpec:
         ) from None
 
 
-register(PipelineSpec(name="echo", open_call=echo.EchoPipeline, chat_brain=echo.EchoChat))
+register(PipelineSpec(name="echo", open_call=echo.EchoPipeline))
+# VAD → STT → brain → TTS (agent_service/speech); models load on the first call, not at import.
+register(PipelineSpec(name="conversation", open_call=speech_runtime.open_call))

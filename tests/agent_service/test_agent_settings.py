@@ -69,4 +69,4 @@ def test_an_unknown_pipeline_stops_start_up_with_one_line_listing_the_known_ones
     lines = result.stderr.splitlines()
     assert len(lines) == 1, lines
     assert "AGENT_PIPELINE='nope'" in lines[0]
-    assert "known: echo" in lines[0]
+    assert "known: conversation, echo" in lines[0]

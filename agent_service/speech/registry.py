@@ -1,0 +1,132 @@
+"""Speech providers by name, loaded once per process and shared by every call.
+
+VAD_PROVIDER / STT_PROVIDER / TTS_PROVIDER choose the deployment's defaults; a call may pick others in
+SessionStart.provider_overrides (`vad`, `stt`, `tts`). Vendor libraries are imported only when their
+provider is first used, so a deployment that uses only the cloud never loads the embedded models.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agent_service.speech.base import SpeechError, SpeechToText, TextToSpeech, Vad
+
+VAD_PROVIDERS = ("silero",)
+STT_PROVIDERS = ("whisper", "openai")
+TTS_PROVIDERS = ("piper", "openai")
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechConfig:
+    vad: str = "silero"
+    stt: str = "whisper"
+    tts: str = "piper"
+    stt_threads: int = 1
+    stt_language: str = "en"
+    stt_base_url: str = "https://api.openai.com/v1"
+    stt_api_key: str = ""
+    stt_model: str = "whisper-1"
+    tts_base_url: str = "https://api.openai.com/v1"
+    tts_api_key: str = ""
+    tts_model: str = "tts-1"
+    tts_voice: str = "alloy"
+    http_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStack:
+    vad: Vad
+    stt: SpeechToText
+    tts: TextToSpeech
+
+
+def _silero(config: SpeechConfig) -> Vad:
+    from agent_service.speech.silero import SileroVad
+
+    return SileroVad()
+
+
+def _whisper(config: SpeechConfig) -> SpeechToText:
+    from agent_service.speech.whisper_stt import WhisperStt
+
+    return WhisperStt(threads=config.stt_threads, language=config.stt_language)
+
+
+def _openai_stt(config: SpeechConfig) -> SpeechToText:
+    from agent_service.speech.openai_compat import OpenAiStt
+
+    return OpenAiStt(
+        config.stt_base_url,
+        config.stt_api_key,
+        config.stt_model,
+        language=config.stt_language,
+        timeout_s=config.http_timeout_s,
+    )
+
+
+def _piper(config: SpeechConfig) -> TextToSpeech:
+    from agent_service.speech.piper_tts import PiperTts
+
+    return PiperTts()
+
+
+def _openai_tts(config: SpeechConfig) -> TextToSpeech:
+    from agent_service.speech.openai_compat import OpenAiTts
+
+    return OpenAiTts(
+        config.tts_base_url,
+        config.tts_api_key,
+        config.tts_model,
+        config.tts_voice,
+        timeout_s=config.http_timeout_s,
+    )
+
+
+_FACTORIES: dict[str, dict[str, Callable[[SpeechConfig], Any]]] = {
+    "vad": {"silero": _silero},
+    "stt": {"whisper": _whisper, "openai": _openai_stt},
+    "tts": {"piper": _piper, "openai": _openai_tts},
+}
+
+
+class SpeechRegistry:
+    """Builds each (kind, name) provider once; safe to call from worker threads (warm-up) and the loop."""
+
+    def __init__(self, config: SpeechConfig) -> None:
+        self.config = config
+        self._built: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+
+    def get(self, kind: str, name: str) -> Any:
+        factories = _FACTORIES[kind]
+        if name not in factories:
+            raise SpeechError(f"unknown {kind} provider {name!r}; known: {', '.join(sorted(factories))}")
+        # One lock per provider: the voice and the ears load at the same time, each exactly once.
+        with self._lock:
+            lock = self._locks.setdefault((kind, name), threading.Lock())
+        with lock:
+            if (kind, name) not in self._built:
+                self._built[(kind, name)] = factories[name](self.config)
+            return self._built[(kind, name)]
+
+    def check_overrides(self, overrides: Mapping[str, str]) -> dict[str, str]:
+        """The call's provider names; raises SpeechError naming a bad key or provider, loading nothing."""
+        chosen = {"vad": self.config.vad, "stt": self.config.stt, "tts": self.config.tts}
+        for key, value in overrides.items():
+            if key not in chosen:
+                continue  # other keys belong to other parts (e.g. the brain)
+            if value not in _FACTORIES[key]:
+                known = ", ".join(sorted(_FACTORIES[key]))
+                raise SpeechError(f"provider_overrides[{key!r}]={value!r}: unknown; known: {known}")
+            chosen[key] = value
+        return chosen
+
+    def stack(self, overrides: Mapping[str, str] | None = None) -> SpeechStack:
+        names = self.check_overrides(overrides or {})
+        return SpeechStack(
+            self.get("vad", names["vad"]), self.get("stt", names["stt"]), self.get("tts", names["tts"])
+        )

@@ -1,0 +1,39 @@
+"""End to end: the simulator calls the gateway in AI mode, the agent runs the `conversation` pipeline
+with the embedded models; the caller asks about the demo business and Whisper checks what it heard."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_service.speech import audio
+from agent_service.speech.piper_tts import PiperTts
+from agent_service.speech.whisper_stt import WhisperStt
+from tests.conftest import AgentFactory, GatewayFactory
+from tests.speech.conftest import line_noise, telephone, words
+from voice_gateway.simulate import CallOptions, simulate_call
+
+pytestmark = pytest.mark.integration
+
+GREETING = "Hello, how can I help?"
+
+
+async def test_a_caller_asks_the_opening_hours_and_hears_them(
+    start_agent: AgentFactory, start_gateway: GatewayFactory, piper: PiperTts, whisper: WhisperStt
+) -> None:
+    agent = start_agent(AGENT_PIPELINE="conversation", AGENT_GREETING=GREETING, AGENT_METRICS_INTERVAL_S="0")
+    gateway = start_gateway(WS_MODE="AI", AGENT_ADDR=f"127.0.0.1:{agent.port}")
+    question = telephone(piper, "What are your opening hours?")
+    caller_audio = line_noise(3.0) + question + line_noise(7.0)
+    options = CallOptions(base_url=f"http://127.0.0.1:{gateway.port}", audio=caller_audio, tail_s=2.0)
+
+    report = await simulate_call(options)
+
+    assert report.twilio_warnings == [] and report.clears_received == 0
+    asked_at = 3 * audio.TELEPHONE_RATE  # the heard audio runs on the same 8 kHz media clock
+    greeting_heard = await whisper.transcribe(audio.mulaw_decode(report.heard[:asked_at]), 8000)
+    answer_heard = await whisper.transcribe(audio.mulaw_decode(report.heard[asked_at:]), 8000)
+    assert words(greeting_heard) == words(GREETING)
+    assert {"monday", "friday", "saturday"} <= set(words(answer_heard))
+    metrics = agent.wait_for("SPEECH_TURN_METRICS")
+    # Figures for docs/benchmarks-speech.md, never assertions.
+    print(f"\nfirst greeting audio {report.first_audio_delay_ms:.0f} ms after start (cold models)\n{metrics}")
