@@ -35,3 +35,6 @@ AGENT_RTT = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
 )
 TRANSFERS = Counter("agentlocator_transfers", "Call transfers requested by the agent", ["result"])
+PAYMENTS_REQUESTS = Counter(
+    "agentlocator_payments_requests", "Requests to /api/payments/* by route and status", ["route", "status"]
+)
