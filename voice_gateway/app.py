@@ -12,9 +12,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from voice_gateway import metrics, twiml
 from voice_gateway.ai_mode import AiMode
 from voice_gateway.media_ws import register_media_stream
+from voice_gateway.payments import payments_blueprint
 from voice_gateway.public_url import public_base_url
 from voice_gateway.settings import Settings, WsMode
 from voice_gateway.twilio_auth import TwilioSignatures, call_token
+from voice_gateway.whatsapp.routes import whatsapp_blueprint
 
 log = logging.getLogger("voice_gateway")
 
@@ -134,6 +136,8 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
         return Response(f"request body over {settings.max_body_bytes} bytes\n", status=413)
 
     register_media_stream(app, settings, ai.bridge if ai is not None else None)
+    app.register_blueprint(whatsapp_blueprint(settings))
+    app.register_blueprint(payments_blueprint(settings))
     return app
 
 

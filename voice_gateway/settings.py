@@ -24,6 +24,12 @@ class WsMode(enum.StrEnum):
 
 
 DEFAULT_APOLOGY = "Sorry, we can't take your call right now. Please try again in a few minutes. Goodbye."
+DEFAULT_DATABASE_URL = "sqlite:///./data/agentlocator.db"
+
+
+class WhatsAppProvider(enum.StrEnum):
+    BAILEYS = "baileys"
+    TWILIO = "twilio"
 
 
 class SettingsError(ValueError):
@@ -53,6 +59,18 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
     log_level: str = "INFO"
+    log_format: str = "text"
+    # Bearer tokens allowed to call /api/payments/*; empty: nobody (voice_gateway/payments.py).
+    payments_api_tokens: frozenset[str] = field(default_factory=frozenset, repr=False)
+    api_token: str | None = field(default=None, repr=False)
+    whatsapp_default_provider: WhatsAppProvider = WhatsAppProvider.BAILEYS
+    whatsapp_auto_reply: bool = False
+    baileys_bridge_url: str = "http://127.0.0.1:3001"
+    baileys_bridge_timeout_s: float = 60.0
+    bridge_api_key: str | None = field(default=None, repr=False)
+    bridge_webhook_secret: str | None = field(default=None, repr=False)
+    twilio_whatsapp_from: str | None = None
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
 
     @property
     def auth_enabled(self) -> bool:
@@ -89,6 +107,19 @@ class Settings:
             twilio_account_sid=reader.text("TWILIO_ACCOUNT_SID") or None,
             twilio_api_base_url=reader.parse("TWILIO_API_BASE_URL", _base_url, "https://api.twilio.com"),
             log_level=reader.parse("LOG_LEVEL", _log_level, "INFO"),
+            log_format=reader.parse("LOG_FORMAT", _log_format, "text"),
+            payments_api_tokens=reader.parse("PAYMENTS_API_TOKENS", _token_list, frozenset()),
+            api_token=reader.text("API_TOKEN") or None,
+            whatsapp_default_provider=reader.parse(
+                "WHATSAPP_DEFAULT_PROVIDER", _whatsapp_provider, WhatsAppProvider.BAILEYS
+            ),
+            whatsapp_auto_reply=reader.parse("WHATSAPP_AUTO_REPLY", _bool, False),
+            baileys_bridge_url=reader.parse("BAILEYS_BRIDGE_URL", _base_url, "http://127.0.0.1:3001"),
+            baileys_bridge_timeout_s=reader.parse("BAILEYS_BRIDGE_TIMEOUT_S", _positive_float, 60.0),
+            bridge_api_key=reader.text("BRIDGE_API_KEY") or None,
+            bridge_webhook_secret=reader.text("BRIDGE_WEBHOOK_SECRET") or None,
+            twilio_whatsapp_from=reader.parse("TWILIO_WHATSAPP_FROM", _whatsapp_address, None),
+            database_url=reader.parse("DATABASE_URL", _database_url, DEFAULT_DATABASE_URL),
         )
 
 
@@ -151,6 +182,20 @@ def _log_level(raw: str) -> str:
     return level
 
 
+def _log_format(raw: str) -> str:
+    lowered = raw.lower()
+    if lowered not in {"text", "json"}:
+        raise ValueError("expected text or json")
+    return lowered
+
+
+def _token_list(raw: str) -> frozenset[str]:
+    tokens = [token.strip() for token in raw.split(",")]
+    if any(len(token) < 16 for token in tokens):
+        raise ValueError("expected comma-separated tokens of at least 16 characters each")
+    return frozenset(tokens)
+
+
 def _enum(kind: type[WsMode]) -> Callable[[str], WsMode]:
     def convert(raw: str) -> WsMode:
         try:
@@ -169,3 +214,24 @@ def _base_url(raw: str) -> str:
         raise ValueError("must not have a query string or fragment")
     # A trailing slash would put '//' into every webhook path we build from it.
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _whatsapp_provider(raw: str) -> WhatsAppProvider:
+    try:
+        return WhatsAppProvider(raw.lower())
+    except ValueError:
+        raise ValueError("expected one of " + ", ".join(p.value for p in WhatsAppProvider)) from None
+
+
+def _whatsapp_address(raw: str) -> str:
+    number = raw.removeprefix("whatsapp:")
+    if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16):
+        raise ValueError("expected an E.164 number such as whatsapp:+14155238886")
+    return "whatsapp:" + number
+
+
+def _database_url(raw: str) -> str:
+    scheme = raw.split("://", 1)[0].split("+", 1)[0] if "://" in raw else ""
+    if scheme not in {"sqlite", "postgresql", "postgres"}:
+        raise ValueError("expected sqlite:///path/to/file.db or postgresql://user:pass@host:port/db")
+    return raw

@@ -1,0 +1,79 @@
+"""Tables for WhatsApp conversations and messages; the same definitions serve SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# Timestamps are fixed-width ISO-8601 UTC text: they sort correctly as text on both databases.
+conversations = Table(
+    "wa_conversations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("contact", String(128), nullable=False, unique=True),
+    Column("created_at", String(40), nullable=False),
+    Column("last_message_at", String(40), nullable=False),
+)
+
+messages = Table(
+    "wa_messages",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("conversation_id", Integer, ForeignKey("wa_conversations.id"), nullable=False),
+    Column("contact", String(128), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("provider_id", String(128)),
+    Column("status", String(16), nullable=False),
+    Column("text", Text),
+    Column("media", Text),  # JSON summary; never the inline bytes
+    Column("error_code", String(64)),
+    # Inbound only, when auto-reply is on: pending until the answer is handed to a provider.
+    Column("auto_reply", String(16)),
+    Column("sent_at", String(40)),  # the provider's timestamp of an inbound message, when it gave one
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    # A redelivered webhook carries the same provider id: the second insert is refused here, atomically.
+    UniqueConstraint("provider", "provider_id", name="uq_wa_messages_provider_id"),
+)
+Index("ix_wa_messages_contact_created", messages.c.contact, messages.c.created_at)
+
+# Every status report we received, applied or not; message_id is NULL while the report is an orphan
+# (it arrived before we learnt which message the provider id belongs to) and is filled in later.
+status_events = Table(
+    "wa_status_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), ForeignKey("wa_messages.id")),
+    Column("provider", String(16), nullable=False),
+    Column("provider_id", String(128)),
+    Column("status", String(16), nullable=False),
+    Column("raw_status", String(64), nullable=False),
+    Column("error_code", String(64)),
+    Column("applied", Integer, nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("received_at", String(40), nullable=False),
+)
+Index("ix_wa_status_events_message", status_events.c.message_id)
+Index("ix_wa_status_events_orphans", status_events.c.provider, status_events.c.provider_id)
+
+webhook_events = Table(
+    "wa_webhook_events",
+    metadata,
+    Column("provider", String(16), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    PrimaryKeyConstraint("provider", "event_id"),
+)

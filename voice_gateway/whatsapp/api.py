@@ -1,0 +1,173 @@
+"""`/api/whatsapp/...`: the unified API, behind `Authorization: Bearer <API_TOKEN>`."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from quart import Blueprint, Response, request
+
+from voice_gateway.settings import Settings
+from voice_gateway.whatsapp import metrics
+from voice_gateway.whatsapp.baileys import BaileysService
+from voice_gateway.whatsapp.hub import WhatsAppHub
+from voice_gateway.whatsapp.service import ProviderError
+from voice_gateway.whatsapp.validation import Invalid, parse_contact, parse_send
+
+log = logging.getLogger("voice_gateway.whatsapp")
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def error(status: int, code: str, text: str, **extra: Any) -> Response:
+    body = {"error": {"code": code, "message": text, **extra}}
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def ok(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def register_api(blueprint: Blueprint, settings: Settings, hub: Callable[[], WhatsAppHub]) -> None:
+    def guarded(route: str) -> Callable[[Handler], Handler]:
+        def wrap(handler: Handler) -> Handler:
+            @functools.wraps(handler)
+            async def checked(*args: Any, **kwargs: Any) -> Response:
+                response = _refusal() or await _answer(handler, *args, **kwargs)
+                metrics.API_REQUESTS.labels(route, str(response.status_code)).inc()
+                return response
+
+            return checked
+
+        return wrap
+
+    def _refusal() -> Response | None:
+        if not settings.api_token:
+            return error(503, "api_disabled", "API_TOKEN is not set, so the /api/ surface is disabled")
+        offered = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(offered.encode(), f"Bearer {settings.api_token}".encode()):
+            response = error(401, "unauthorized", "send Authorization: Bearer <API_TOKEN>")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        return None
+
+    async def _answer(handler: Handler, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return await handler(*args, **kwargs)
+        except Invalid as exc:
+            return error(422, "invalid_request", str(exc), fields=exc.problems)
+
+    async def json_body() -> Any:
+        raw = await request.get_data(as_text=False)
+        assert isinstance(raw, bytes)
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise _BadJson(f"the body is not valid JSON: {exc}") from None
+
+    @blueprint.post("/api/whatsapp/messages")
+    @guarded("send")
+    async def send_message() -> Response:
+        try:
+            parsed = parse_send(await json_body())
+        except _BadJson as exc:
+            return error(400, "invalid_json", str(exc))
+        outcome = await hub().send(parsed.message, parsed.provider, parsed.fallback)
+        if outcome.error is not None:
+            refused = error(
+                outcome.error.http_status,
+                outcome.error.code,
+                outcome.error.message,
+                accepted_possible=outcome.error.accepted_possible,
+                record=outcome.message.as_json(),
+            )
+            if outcome.error.retry_after:
+                refused.headers["Retry-After"] = outcome.error.retry_after
+            return refused
+        return ok(outcome.message.as_json(), 202)
+
+    @blueprint.get("/api/whatsapp/messages")
+    @guarded("list")
+    async def list_messages() -> Response:
+        contact = parse_contact(request.args.get("contact"))
+        try:
+            limit = int(request.args.get("limit", "100"))
+        except ValueError:
+            raise Invalid({"limit": "expected a whole number from 1 to 500"}) from None
+        if not 1 <= limit <= 500:
+            raise Invalid({"limit": "expected a whole number from 1 to 500"})
+        found = await hub().store.list_for_contact(contact, limit)
+        return ok({"contact": contact, "messages": [m.as_json() for m in found]})
+
+    @blueprint.get("/api/whatsapp/messages/<message_id>")
+    @guarded("get")
+    async def get_message(message_id: str) -> Response:
+        found = await hub().store.get(message_id)
+        if found is None:
+            return error(404, "not_found", f"no message {message_id}")
+        if request.args.get("refresh") in {"1", "true"} and found.provider_id:
+            service = hub().services.get_whatsapp_service(found.provider)
+            try:
+                remote = await service.status(found.provider_id)
+            except ProviderError as exc:
+                return error(exc.http_status, exc.code, exc.message, record=found.as_json())
+            await hub().status_report(
+                found.provider,
+                found.provider_id,
+                remote.raw_status,
+                remote.status,
+                remote.error_code,
+                remote.at or found.updated_at,
+                None,
+            )
+            found = await hub().store.get(message_id) or found
+        return ok(found.as_json())
+
+    @blueprint.post("/api/whatsapp/contacts/check")
+    @guarded("check")
+    async def check_contact() -> Response:
+        try:
+            body = await json_body()
+        except _BadJson as exc:
+            return error(400, "invalid_json", str(exc))
+        if not isinstance(body, dict):
+            raise Invalid({"body": "expected a JSON object"})
+        phone = parse_contact(body.get("phone")) if "phone" in body else None
+        if phone is None:
+            raise Invalid({"phone": "required: an E.164 number such as +4915112345678"})
+        try:
+            service = hub().services.get_whatsapp_service(body.get("provider"))
+        except ValueError:
+            raise Invalid({"provider": "expected baileys or twilio"}) from None
+        try:
+            exists = await service.check_contact(phone)
+        except ProviderError as exc:
+            return error(exc.http_status, exc.code, exc.message)
+        return ok({"phone": phone, "provider": service.provider.value, "exists": exists})
+
+    @blueprint.get("/api/whatsapp/status")
+    @guarded("status")
+    async def provider_status() -> Response:
+        services = hub().services
+        providers = {s.provider.value: await s.describe() for s in services.all()}
+        return ok({"default_provider": services.default.value, "providers": providers})
+
+    @blueprint.get("/api/whatsapp/qr")
+    @guarded("qr")
+    async def qr() -> Response:
+        bridge = hub().services.get_whatsapp_service("baileys")
+        assert isinstance(bridge, BaileysService)
+        try:
+            upstream = await bridge.qr(as_json=request.args.get("format") == "json")
+        except ProviderError as exc:
+            return error(exc.http_status, exc.code, exc.message)
+        content_type = upstream.headers.get("content-type", "application/octet-stream")
+        return Response(upstream.content, status=upstream.status_code, content_type=content_type)
+
+
+class _BadJson(Exception):
+    pass

@@ -1,0 +1,193 @@
+"""Incoming WhatsApp webhooks: Twilio's (form, X-Twilio-Signature) and the sidecar's (JSON, HMAC).
+
+Both answer 2xx only once the event is stored; a redelivery answers 200 and stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from quart import Blueprint, Response, request
+
+from voice_gateway.public_url import public_base_url
+from voice_gateway.settings import Settings, WhatsAppProvider
+from voice_gateway.storage.database import now_iso
+from voice_gateway.twilio_auth import TwilioSignatures
+from voice_gateway.whatsapp import metrics
+from voice_gateway.whatsapp.hub import Inbound, WhatsAppHub
+from voice_gateway.whatsapp.model import E164, normalise_status
+from voice_gateway.whatsapp.signatures import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    bridge_signature_problem,
+)
+
+log = logging.getLogger("voice_gateway.whatsapp")
+
+TWILIO_PATH = "/webhook/whatsapp/twilio"
+BAILEYS_PATH = "/webhook/whatsapp/baileys"
+# Twilio puts this on every webhook delivery; a retry carries the same token.
+TWILIO_IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
+
+
+def register_webhooks(
+    blueprint: Blueprint,
+    settings: Settings,
+    hub: Callable[[], WhatsAppHub],
+    start_reply: Callable[[Any], None],
+) -> None:
+    signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
+
+    def refuse(provider: str, status: int, outcome: str, detail: str) -> Response:
+        metrics.WA_WEBHOOKS.labels(provider, outcome).inc()
+        log.warning("WHATSAPP_WEBHOOK_REFUSED provider=%s status=%d reason=%s", provider, status, detail)
+        return Response(detail + "\n", status=status, content_type="text/plain")
+
+    @blueprint.post(TWILIO_PATH)
+    async def twilio_webhook() -> Response:
+        if signatures is None:
+            return refuse(
+                "twilio", 503, "not_configured", "TWILIO_AUTH_TOKEN is not set: unsigned webhooks refused"
+            )
+        form = await request.form
+        url = public_base_url(settings.public_base_url, request.headers, request.scheme) + request.path
+        if request.query_string:
+            url += "?" + request.query_string.decode("latin-1")
+        problem = signatures.problem(url, form, request.headers)
+        if problem is not None:
+            return refuse("twilio", 403, "bad_signature", problem)
+        sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
+        if not sid:
+            return refuse("twilio", 400, "bad_request", "MessageSid is required")
+        raw_status = form.get("MessageStatus") or form.get("SmsStatus") or ""
+        if raw_status and raw_status != "received":
+            status = normalise_status(WhatsAppProvider.TWILIO, raw_status)
+            if status is None:
+                return refuse("twilio", 400, "bad_request", f"unknown MessageStatus {raw_status!r}")
+            event_id = request.headers.get(TWILIO_IDEMPOTENCY_HEADER) or f"{sid}:{raw_status}"
+            outcome = await hub().status_report(
+                WhatsAppProvider.TWILIO,
+                sid,
+                raw_status,
+                status,
+                form.get("ErrorCode") or None,
+                now_iso(),
+                event_id,
+            )
+            metrics.WA_WEBHOOKS.labels("twilio", f"status_{outcome.value}").inc()
+            return Response("", status=200)
+        contact = (form.get("From") or "").removeprefix("whatsapp:")
+        if not E164.match(contact):
+            return refuse("twilio", 400, "bad_request", "From must be whatsapp:+E164")
+        media = [
+            {"url": form.get(f"MediaUrl{i}"), "mimetype": form.get(f"MediaContentType{i}")}
+            for i in range(_int(form.get("NumMedia")))
+        ]
+        stored = await hub().receive(
+            Inbound(
+                provider=WhatsAppProvider.TWILIO,
+                provider_id=sid,
+                contact=contact,
+                text=form.get("Body") or None,
+                media={"items": media} if media else None,
+                sent_at=None,
+                push_name=form.get("ProfileName"),
+                event_id=request.headers.get(TWILIO_IDEMPOTENCY_HEADER),
+            )
+        )
+        metrics.WA_WEBHOOKS.labels("twilio", "stored" if stored else "duplicate").inc()
+        if stored is not None and stored.text:
+            start_reply(stored)
+        # Twilio reads the answer as TwiML; an empty <Response/> sends nothing back by itself.
+        return Response("<Response/>", status=200, content_type="text/xml; charset=utf-8")
+
+    @blueprint.post(BAILEYS_PATH)
+    async def baileys_webhook() -> Response | tuple[dict[str, Any], int]:
+        secret = settings.bridge_webhook_secret
+        if not secret:
+            # 5xx, so the sidecar keeps the event in its outbox until the gateway is configured.
+            return refuse("baileys", 503, "not_configured", "BRIDGE_WEBHOOK_SECRET is not set")
+        raw = await request.get_data(as_text=False, parse_form_data=False)
+        assert isinstance(raw, bytes)
+        problem = bridge_signature_problem(
+            secret,
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+            raw,
+            time.time(),
+        )
+        if problem is not None:
+            return refuse("baileys", 401, "bad_signature", problem)
+        try:
+            envelope = json.loads(raw)
+            kind, data = envelope["type"], envelope["data"]
+            event_id = str(envelope.get("id") or request.headers.get(EVENT_ID_HEADER) or "") or None
+            if not isinstance(data, dict):
+                raise TypeError("data is not an object")
+            return await _bridge_event(hub(), kind, data, event_id, start_reply)
+        except (ValueError, KeyError, TypeError) as exc:
+            return refuse("baileys", 400, "bad_request", f"malformed event: {exc!r}")
+
+
+async def _bridge_event(
+    hub: WhatsAppHub,
+    kind: str,
+    data: dict[str, Any],
+    event_id: str | None,
+    start_reply: Callable[[Any], None],
+) -> tuple[dict[str, Any], int]:
+    provider = WhatsAppProvider.BAILEYS
+    if kind == "message.received":
+        contact = data.get("from") or data.get("from_lid") or data.get("chat")
+        if not isinstance(contact, str) or not contact or not data.get("id"):
+            raise KeyError("message.received needs data.id and data.from")
+        stored = await hub.receive(
+            Inbound(
+                provider=provider,
+                provider_id=str(data["id"]),
+                contact=contact,
+                text=data.get("text"),
+                media=data.get("media"),
+                sent_at=data.get("timestamp"),
+                push_name=data.get("push_name"),
+                event_id=event_id,
+            )
+        )
+        metrics.WA_WEBHOOKS.labels("baileys", "stored" if stored else "duplicate").inc()
+        if stored is not None and stored.text and not data.get("is_group") and E164.match(contact):
+            start_reply(stored)
+        return {"stored": stored is not None, "duplicate": stored is None}, 200
+    if kind == "message.status":
+        raw_status = str(data["status"])
+        status = normalise_status(provider, raw_status)
+        if status is None:
+            raise ValueError(f"unknown status {raw_status!r}")
+        outcome = await hub.status_report(
+            provider,
+            str(data["id"]),
+            raw_status,
+            status,
+            data.get("error_code"),
+            str(data.get("at") or now_iso()),
+            event_id,
+        )
+        metrics.WA_WEBHOOKS.labels("baileys", f"status_{outcome.value}").inc()
+        return {"outcome": outcome.value, "duplicate": outcome.value == "duplicate"}, 200
+    if kind == "session.status":
+        first = await hub.store.mark_event_seen(provider, event_id) if event_id else True
+        log.info("WHATSAPP_SESSION state=%s reason=%s", data.get("state"), data.get("reason") or "-")
+        metrics.WA_WEBHOOKS.labels("baileys", "session").inc()
+        return {"duplicate": not first}, 200
+    raise ValueError(f"unknown event type {kind!r}")
+
+
+def _int(raw: str | None) -> int:
+    try:
+        return max(0, min(int(raw or 0), 10))
+    except ValueError:
+        return 0
