@@ -6,11 +6,10 @@ Run as `python -m tests.broken_gateway`; it is a real Hypercorn server on a free
 from __future__ import annotations
 
 import asyncio
-import socket
 
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 from quart import Quart, Response, websocket
+
+from tests.loopback_server import serve_on_free_port
 
 app = Quart("broken")
 
@@ -42,14 +41,7 @@ async def media() -> None:
 
 
 async def main() -> None:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    sock.set_inheritable(True)
-    config = Config()
-    config.bind = [f"fd://{sock.fileno()}"]
-    print(f"BROKEN_LISTENING port={sock.getsockname()[1]}", flush=True)
-    await serve(app, config)  # type: ignore[arg-type]
+    await serve_on_free_port(app, "BROKEN_LISTENING")
 
 
 if __name__ == "__main__":

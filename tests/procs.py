@@ -66,6 +66,11 @@ class ServerProcess:
                 self._cond.notify_all()
 
     @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -42,7 +42,10 @@ async def _serve(settings: Settings) -> None:
     port = sock.getsockname()[1]
     for warning in startup_warnings(settings):
         log.warning("%s", warning)
-    log.info("GATEWAY_LISTENING host=%s port=%d mode=%s", settings.bind_host, port, settings.ws_mode.value)
+    # Printed whatever LOG_LEVEL says: supervisors and tests wait for this line to learn the port.
+    print(
+        f"GATEWAY_LISTENING host={settings.bind_host} port={port} mode={settings.ws_mode.value}", flush=True
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -57,7 +60,7 @@ def main() -> None:
     except SettingsError as exc:
         print(f"voice_gateway: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS

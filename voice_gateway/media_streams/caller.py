@@ -171,7 +171,7 @@ class TwilioStream:
 
 
 def _has_file_header(audio: bytes) -> bool:
-    """A WAV (RIFF....WAVE) or Sun/NeXT AU (.snd + a plausible data offset) header, not just lookalike bytes."""
+    """A WAV (RIFF....WAVE) or Sun/NeXT AU (.snd + a plausible data offset) header, not lookalike bytes."""
     if audio[:4] == b"RIFF" and audio[8:12] == b"WAVE":
         return True
     return audio[:4] == b".snd" and len(audio) >= 24 and 24 <= int.from_bytes(audio[4:8], "big") <= 1024

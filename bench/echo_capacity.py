@@ -1,0 +1,164 @@
+"""Echo capacity and gRPC hop cost: N concurrent real-time calls against three servers, in one run.
+
+- `bare`: the baseline, a bare `websockets` echo (bench/bare_echo.py);
+- `echo`: our gateway in WS_MODE=ECHO;
+- `ai`:   our gateway in WS_MODE=AI with the agent service's `echo` pipeline (gateway → gRPC → agent → back).
+Every (server, N) run gets fresh server processes pinned to core 0, the load generator pinned to core 1.
+Server CPU is read from /proc (utime+stime over the load window); RSS is the peak (VmHWM).
+Run: `.venv/bin/python -m bench.echo_capacity --calls 1,25,50,100,200 --seconds 30`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.procs import ROOT, ServerProcess, python_module
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+SERVER_CORE, CLIENT_CORE = "0", "1"
+
+
+def pinned(core: str, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", core, *argv] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else argv
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextmanager
+def servers(kind: str) -> Iterator[tuple[str, list[ServerProcess]]]:
+    procs: list[ServerProcess] = []
+    try:
+        if kind == "bare":
+            bare = ServerProcess(
+                pinned(SERVER_CORE, python_module("bench.bare_echo")), {}, "BARE_ECHO_LISTENING"
+            ).start()
+            procs.append(bare)
+            yield f"ws://127.0.0.1:{bare.port}/", procs
+            return
+        env = {
+            "PORT": "0",
+            "BIND_HOST": "127.0.0.1",
+            "WS_MODE": "ECHO",
+            "TWILIO_AUTH_TOKEN": "",
+            "LOG_LEVEL": "WARNING",
+        }
+        if kind == "ai":
+            agent_env = {"AGENT_LISTEN": "127.0.0.1:0", "AGENT_MAX_CALLS": "10000", "LOG_LEVEL": "WARNING"}
+            agent = ServerProcess(
+                pinned(SERVER_CORE, python_module("agent_service")), agent_env, "AGENT_LISTENING"
+            )
+            procs.append(agent.start())
+            env |= {"WS_MODE": "AI", "AGENT_ADDR": f"127.0.0.1:{agent.port}"}
+        gateway = ServerProcess(
+            pinned(SERVER_CORE, python_module("voice_gateway")), env, "GATEWAY_LISTENING"
+        ).start()
+        procs.insert(0, gateway)
+        yield f"ws://127.0.0.1:{gateway.port}/ws/twilio-media", procs
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def run_one(kind: str, calls: int, seconds: float) -> dict[str, object]:
+    with servers(kind) as (url, procs):
+        before = [cpu_seconds(p.pid) for p in procs]
+        started = time.perf_counter()
+        argv = pinned(
+            CLIENT_CORE,
+            python_module("bench.loadgen", "--url", url, "--calls", str(calls), "--seconds", str(seconds)),
+        )
+        out = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=seconds * 4 + 120)
+        wall = time.perf_counter() - started
+        if out.returncode != 0:
+            raise RuntimeError(f"load generator failed: {out.stderr[-2000:]}")
+        figures: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+        cpu = [100 * (cpu_seconds(p.pid) - b) / wall for p, b in zip(procs, before, strict=True)]
+        figures |= {
+            "server": kind,
+            "server_cpu_pct": cpu,  # gateway first, then the agent (ai)
+            "server_cpu_pct_total": sum(cpu),
+            "cpu_pct_per_call": sum(cpu) / calls,
+            "rss_peak_mb": [peak_rss_mb(p.pid) for p in procs],
+        }
+        return figures
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    baseline = {r["calls"]: r for r in rows if r["server"] == "bare"}
+    echo = {r["calls"]: r for r in rows if r["server"] == "echo"}
+    lines = [
+        "| server | calls | p50 ms | p99 ms | max ms | lost frames | server CPU % of a core | CPU/call %"
+        " | peak RSS MB | p99 ÷ bare | CPU ÷ bare | hop p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        base, same_echo = baseline.get(r["calls"]), echo.get(r["calls"])
+        p99_ratio = f"{r['p99_ms'] / base['p99_ms']:.2f}" if base and r is not base else "—"  # type: ignore[operator]
+        cpu_ratio = (
+            f"{r['server_cpu_pct_total'] / base['server_cpu_pct_total']:.2f}"  # type: ignore[operator]
+            if base and r is not base and base["server_cpu_pct_total"]
+            else "—"
+        )
+        hop = f"{r['p50_ms'] - same_echo['p50_ms']:+.2f}" if r["server"] == "ai" and same_echo else "—"  # type: ignore[operator]
+        cpu = " + ".join(f"{c:.0f}" for c in r["server_cpu_pct"])  # type: ignore[attr-defined]
+        rss = " + ".join(f"{m:.0f}" for m in r["rss_peak_mb"])  # type: ignore[attr-defined]
+        lines.append(
+            f"| {r['server']} | {r['calls']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.0f} | "
+            f"{r['frames_lost']} | {cpu} | {r['cpu_pct_per_call']:.2f} | {rss} | "
+            f"{p99_ratio} | {cpu_ratio} | {hop} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", default="1,25,50,100,200")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--servers", default="bare,echo,ai")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    args = parser.parse_args()
+    rows = []
+    for calls in (int(n) for n in args.calls.split(",")):
+        for kind in args.servers.split(","):
+            row = run_one(kind, calls, args.seconds)
+            rows.append(row)
+            print(
+                f"{kind:5} {calls:4} calls: p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms, "
+                f"lost {row['frames_lost']}, server CPU {row['server_cpu_pct_total']:.0f}%",
+                file=sys.stderr,
+                flush=True,
+            )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"{args.seconds:.0f} s calls, 20 ms µ-law frames in real time"
+    )
+    print(table(rows))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
