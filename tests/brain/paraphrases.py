@@ -2,7 +2,7 @@
 
 Written as a caller would say them, not copied from demo.yaml's wording; "unknown" marks questions the
 knowledge cannot answer, where the only right answer is an honest deferral. `python -m
-tests.brain.paraphrases` prints the accuracy figures published in docs/benchmarks-brain.md.
+tests.brain.paraphrases` prints the accuracy figures published in docs/benchmarks.md ("The brain").
 """
 
 from __future__ import annotations

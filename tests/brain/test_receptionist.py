@@ -29,8 +29,8 @@ def test_every_paraphrase_of_the_tuning_set_gets_the_right_topic() -> None:
 
 
 def test_on_unseen_paraphrases_it_defers_rather_than_giving_a_wrong_fact() -> None:
-    # The held-out set measures recall honestly (see docs/benchmarks-brain.md); what must never happen is
-    # a confident answer on the wrong topic.
+    # The held-out set measures recall honestly (docs/benchmarks.md, "The brain"); what must never
+    # happen is a confident answer on the wrong topic.
     _, misses = evaluate(HELD_OUT)
     assert [m for m in misses if m[2] != "unknown"] == []
 

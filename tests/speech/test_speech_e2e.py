@@ -35,5 +35,5 @@ async def test_a_caller_asks_the_opening_hours_and_hears_them(
     assert words(greeting_heard) == words(GREETING)
     assert {"monday", "friday", "saturday"} <= set(words(answer_heard))
     metrics = agent.wait_for("SPEECH_TURN_METRICS")
-    # Figures for docs/benchmarks-speech.md, never assertions.
+    # Figures for docs/benchmarks.md ("Speech pipeline"), never assertions.
     print(f"\nfirst greeting audio {report.first_audio_delay_ms:.0f} ms after start (cold models)\n{metrics}")
