@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import Counter, Gauge, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,19 @@ CALLS_REJECTED = Counter(
 FRAMES = Counter("agentlocator_agent_frames", "Converse audio frames", ["direction"])
 FRAMES_IN = FRAMES.labels("in")
 FRAMES_OUT = FRAMES.labels("out")
+TURN_STAGES = Histogram(
+    "agentlocator_agent_turn_stage_seconds",
+    "Per-turn voice latency by stage: endpointing, stt, llm_first_token, tts_first_audio, voice_to_voice",
+    ["stage"],
+    buckets=(0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0),
+)
+
+
+def observe_turn(stages: dict[str, float]) -> None:
+    """Record one turn's stage latencies (seconds); stages the turn never reached are absent."""
+    for stage, seconds in stages.items():
+        TURN_STAGES.labels(stage).observe(seconds)
+
 
 # Call.end_reason starts with one of these (call.py, servicer.py); anything else is "other".
 _OUTCOME_PREFIXES = (

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from agentlocator.agent.v1 import agent_pb2
 
+from agent_service import metrics as agent_metrics
 from agent_service.brain.base import Brain
 from agent_service.brain.events import (
     Conversation,
@@ -375,5 +376,6 @@ class ConversationPipeline:
 
     async def _metrics(self, timings: TurnTimings, hangover_ms: int) -> None:
         metrics = timings.metrics(hangover_ms)
+        agent_metrics.observe_turn(timings.stages(hangover_ms))
         log.info("SPEECH_TURN_METRICS call=%s %s", self.call.call_sid, str(metrics).replace("\n", " "))
         await self._outlet.send(agent_pb2.ConverseResponse(metrics=metrics))

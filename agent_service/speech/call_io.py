@@ -58,6 +58,23 @@ class TurnTimings:
             extra={"hangover_ms": float(hangover_ms), "first_frame_out_ms": float(to_first_frame)},
         )
 
+    def stages(self, hangover_ms: int) -> dict[str, float]:
+        """Seconds per stage for the latency histograms, only for the stages this turn reached."""
+        stages = {"endpointing": hangover_ms / 1000}
+        steps = (
+            ("stt", self.end_of_speech, self.stt_final),
+            ("llm_first_token", self.stt_final, self.brain_first_token),
+            ("tts_first_audio", self.brain_first_token, self.first_tts_audio),
+        )
+        for name, start, end in steps:
+            if start and end:
+                stages[name] = max(0.0, end - start)
+        if self.first_frame_out:
+            stages["voice_to_voice"] = hangover_ms / 1000 + max(
+                0.0, self.first_frame_out - self.end_of_speech
+            )
+        return stages
+
 
 def _ms(start: float, end: float) -> int:
     return max(0, round((end - start) * 1000)) if end else 0

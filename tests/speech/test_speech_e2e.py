@@ -3,6 +3,9 @@ with the embedded models; the caller asks about the demo business and Whisper ch
 
 from __future__ import annotations
 
+import re
+
+import httpx
 import pytest
 
 from agent_service.speech import audio
@@ -35,5 +38,14 @@ async def test_a_caller_asks_the_opening_hours_and_hears_them(
     assert words(greeting_heard) == words(GREETING)
     assert {"monday", "friday", "saturday"} <= set(words(answer_heard))
     metrics = agent.wait_for("SPEECH_TURN_METRICS")
+    # The same turn lands in the agent's Prometheus histograms, one observation per stage reached.
+    metrics_port = int(agent.wait_for("AGENT_METRICS_LISTENING").rsplit("port=", 1)[1])
+    async with httpx.AsyncClient() as http:
+        scrape = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+    for stage in ("endpointing", "stt", "llm_first_token", "tts_first_audio", "voice_to_voice"):
+        count = re.search(
+            rf'^agentlocator_agent_turn_stage_seconds_count{{stage="{stage}"}} (\S+)$', scrape, re.M
+        )
+        assert count is not None and float(count.group(1)) >= 1, stage
     # Figures for docs/benchmarks.md ("Speech pipeline"), never assertions.
     print(f"\nfirst greeting audio {report.first_audio_delay_ms:.0f} ms after start (cold models)\n{metrics}")
