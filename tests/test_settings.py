@@ -24,8 +24,8 @@ def test_defaults_need_no_environment() -> None:
         ({"WS_MODE": "FOO"}, "WS_MODE='FOO'"),
         ({"PORT": "http"}, "PORT="),
         ({"PORT": "70000"}, "PORT="),
-        ({"PUBLIC_BASE_URL": "abc.ngrok.app"}, "PUBLIC_BASE_URL="),
-        ({"PUBLIC_BASE_URL": "https://abc.ngrok.app/?x=1"}, "query string"),
+        ({"PUBLIC_BASE_URL": "voice.example.com"}, "PUBLIC_BASE_URL="),
+        ({"PUBLIC_BASE_URL": "https://voice.example.com/?x=1"}, "query string"),
         ({"HANGUP_ON_STREAM_END": "maybe"}, "HANGUP_ON_STREAM_END="),
         ({"MAX_WS_FRAME_BYTES": "-1"}, "MAX_WS_FRAME_BYTES="),
     ],
@@ -37,8 +37,8 @@ def test_a_wrong_value_names_the_variable(env: dict[str, str], needle: str) -> N
 
 def test_public_base_url_loses_its_trailing_slash_so_paths_never_hold_a_double_slash() -> None:
     assert (
-        Settings.from_env({"PUBLIC_BASE_URL": "https://abc.ngrok.app/"}).public_base_url
-        == "https://abc.ngrok.app"
+        Settings.from_env({"PUBLIC_BASE_URL": "https://voice.example.com/"}).public_base_url
+        == "https://voice.example.com"
     )
 
 

@@ -21,7 +21,7 @@ def app_with(**env: str) -> Quart:
 
 
 async def test_incoming_call_answers_twiml_that_connects_a_bidirectional_stream() -> None:
-    client = app_with(PUBLIC_BASE_URL="https://abc.ngrok.app/").test_client()
+    client = app_with(PUBLIC_BASE_URL="https://voice.example.com/").test_client()
     response = await client.post("/incoming_call", form=FORM)
     assert response.status_code == 200
     assert response.content_type == "text/xml; charset=utf-8"
@@ -29,9 +29,9 @@ async def test_incoming_call_answers_twiml_that_connects_a_bidirectional_stream(
     assert body.startswith('<?xml version="1.0" encoding="UTF-8"?><Response>')
     stream = parse_connect_stream(body)
     assert stream.problems == []
-    assert stream.stream_url == "wss://abc.ngrok.app/ws/twilio-media"
-    assert stream.action_url == "https://abc.ngrok.app/webhook/stream_ended"
-    assert stream.status_callback == "https://abc.ngrok.app/webhook/stream_status"
+    assert stream.stream_url == "wss://voice.example.com/ws/twilio-media"
+    assert stream.action_url == "https://voice.example.com/webhook/stream_ended"
+    assert stream.status_callback == "https://voice.example.com/webhook/stream_status"
     assert 'statusCallbackMethod="POST"' in body
     assert stream.parameters["From"] == "+15005550006" and stream.parameters["To"] == "+15005550001"
     assert stream.parameters["CallSid"] == "CA123"
@@ -105,8 +105,8 @@ async def test_health_and_readiness_answer_json() -> None:
 
 @pytest.mark.parametrize("path", ["/incoming_call", "/webhook/stream_status", "/webhook/stream_ended"])
 async def test_a_request_signed_with_the_auth_token_is_accepted(path: str) -> None:
-    client = app_with(TWILIO_AUTH_TOKEN="tok", PUBLIC_BASE_URL="https://abc.ngrok.app").test_client()
-    signature = RequestValidator("tok").compute_signature(f"https://abc.ngrok.app{path}", FORM)
+    client = app_with(TWILIO_AUTH_TOKEN="tok", PUBLIC_BASE_URL="https://voice.example.com").test_client()
+    signature = RequestValidator("tok").compute_signature(f"https://voice.example.com{path}", FORM)
     response = await client.post(path, form=FORM, headers={"X-Twilio-Signature": signature})
     assert response.status_code in {200, 204}
 
@@ -119,15 +119,15 @@ async def test_a_request_signed_with_the_auth_token_is_accepted(path: str) -> No
 async def test_a_missing_or_forged_signature_gets_403_with_a_reason(
     path: str, headers: dict[str, str], reason: str
 ) -> None:
-    client = app_with(TWILIO_AUTH_TOKEN="tok", PUBLIC_BASE_URL="https://abc.ngrok.app").test_client()
+    client = app_with(TWILIO_AUTH_TOKEN="tok", PUBLIC_BASE_URL="https://voice.example.com").test_client()
     response = await client.post(path, form=FORM, headers=headers)
     assert response.status_code == 403
     assert reason in await response.get_data(as_text=True)
 
 
 async def test_a_signature_over_different_form_values_is_refused() -> None:
-    client = app_with(TWILIO_AUTH_TOKEN="tok", PUBLIC_BASE_URL="https://abc.ngrok.app").test_client()
-    signature = RequestValidator("tok").compute_signature("https://abc.ngrok.app/incoming_call", FORM)
+    client = app_with(TWILIO_AUTH_TOKEN="tok", PUBLIC_BASE_URL="https://voice.example.com").test_client()
+    signature = RequestValidator("tok").compute_signature("https://voice.example.com/incoming_call", FORM)
     response = await client.post(
         "/incoming_call", form={**FORM, "From": "+19999999999"}, headers={"X-Twilio-Signature": signature}
     )
@@ -135,8 +135,8 @@ async def test_a_signature_over_different_form_values_is_refused() -> None:
 
 
 async def test_a_get_webhook_is_signed_over_its_query_string() -> None:
-    client = app_with(TWILIO_AUTH_TOKEN="tok", PUBLIC_BASE_URL="https://abc.ngrok.app").test_client()
-    url = "https://abc.ngrok.app/incoming_call?CallSid=CA1&From=%2B1555"
+    client = app_with(TWILIO_AUTH_TOKEN="tok", PUBLIC_BASE_URL="https://voice.example.com").test_client()
+    url = "https://voice.example.com/incoming_call?CallSid=CA1&From=%2B1555"
     signature = RequestValidator("tok").compute_signature(url, {})
     response = await client.get(
         "/incoming_call?CallSid=CA1&From=%2B1555", headers={"X-Twilio-Signature": signature}

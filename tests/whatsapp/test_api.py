@@ -28,7 +28,7 @@ from tests.whatsapp.conftest import (
 )
 
 pytestmark = pytest.mark.integration
-PUBLIC = "https://wa.example.test"
+PUBLIC = "https://wa.example.com"
 
 
 @pytest.fixture(scope="module")
