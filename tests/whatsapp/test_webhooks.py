@@ -131,7 +131,7 @@ def twilio_inbound(who: str, sid: str, body: str = "hi there") -> dict[str, str]
         "To": "whatsapp:+14155238886",
         "Body": body,
         "NumMedia": "1",
-        "MediaUrl0": "https://api.twilio.com/media/ME1",
+        "MediaUrl0": "https://media.example.com/ME1",
         "MediaContentType0": "image/jpeg",
         "ProfileName": "Anna",
         "WaId": who[1:],
@@ -148,7 +148,7 @@ def test_a_twilio_signed_message_is_stored_and_answered_with_empty_twiml(gateway
     [message] = messages_of(gateway, who)
     assert message["provider"] == "twilio" and message["text"] == "hi there"
     assert message["media"] == {
-        "items": [{"url": "https://api.twilio.com/media/ME1", "mimetype": "image/jpeg"}]
+        "items": [{"url": "https://media.example.com/ME1", "mimetype": "image/jpeg"}]
     }
 
 
