@@ -10,9 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_service.speech.base import SpeechError, SpeechToText, TextToSpeech, Vad
+
+if TYPE_CHECKING:  # settings imports this module's provider names
+    from agent_service.settings import AgentSettings
 
 VAD_PROVIDERS = ("silero",)
 STT_PROVIDERS = ("whisper", "openai")
@@ -21,19 +24,39 @@ TTS_PROVIDERS = ("piper", "openai")
 
 @dataclass(frozen=True, slots=True)
 class SpeechConfig:
-    vad: str = "silero"
-    stt: str = "whisper"
-    tts: str = "piper"
-    stt_threads: int = 1
-    stt_language: str = "en"
-    stt_base_url: str = "https://api.openai.com/v1"
-    stt_api_key: str = ""
-    stt_model: str = "whisper-1"
-    tts_base_url: str = "https://api.openai.com/v1"
-    tts_api_key: str = ""
-    tts_model: str = "tts-1"
-    tts_voice: str = "alloy"
-    http_timeout_s: float = 10.0
+    """The speech part of AgentSettings; its defaults live there only, so the two cannot drift."""
+
+    vad: str
+    stt: str
+    tts: str
+    stt_threads: int
+    stt_language: str
+    stt_base_url: str
+    stt_api_key: str
+    stt_model: str
+    tts_base_url: str
+    tts_api_key: str
+    tts_model: str
+    tts_voice: str
+    http_timeout_s: float
+
+    @classmethod
+    def from_settings(cls, settings: AgentSettings) -> SpeechConfig:
+        return cls(
+            vad=settings.vad_provider,
+            stt=settings.stt_provider,
+            tts=settings.tts_provider,
+            stt_threads=settings.stt_threads,
+            stt_language=settings.stt_language,
+            stt_base_url=settings.stt_base_url,
+            stt_api_key=settings.stt_api_key,
+            stt_model=settings.stt_model,
+            tts_base_url=settings.tts_base_url,
+            tts_api_key=settings.tts_api_key,
+            tts_model=settings.tts_model,
+            tts_voice=settings.tts_voice,
+            http_timeout_s=settings.speech_timeout_s,
+        )
 
 
 @dataclass(frozen=True, slots=True)

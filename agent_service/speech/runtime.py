@@ -90,21 +90,7 @@ def from_settings() -> SpeechRuntime:
         barge_in_ms=settings.barge_in_ms,
     )
     config = ConversationConfig(greeting=greeting, no_input_ms=round(settings.no_input_s * 1000), turns=turns)
-    speech = SpeechConfig(
-        vad=settings.vad_provider,
-        stt=settings.stt_provider,
-        tts=settings.tts_provider,
-        stt_threads=settings.stt_threads,
-        stt_language=settings.stt_language,
-        stt_base_url=settings.stt_base_url,
-        stt_api_key=settings.stt_api_key,
-        stt_model=settings.stt_model,
-        tts_base_url=settings.tts_base_url,
-        tts_api_key=settings.tts_api_key,
-        tts_model=settings.tts_model,
-        tts_voice=settings.tts_voice,
-        http_timeout_s=settings.speech_timeout_s,
-    )
+    speech = SpeechConfig.from_settings(settings)
     return SpeechRuntime(config, SpeechRegistry(speech), build_brain(settings))
 
 

@@ -74,7 +74,7 @@ def test_a_model_file_that_does_not_match_its_pinned_hash_is_refused(tmp_path: P
 
 
 def test_the_registry_names_unknown_providers_and_skips_other_keys() -> None:
-    registry = SpeechRegistry(SpeechConfig())
+    registry = SpeechRegistry(SpeechConfig.from_settings(AgentSettings.from_env({})))
     assert registry.check_overrides({"stt": "openai", "llm": "x"}) == {
         "vad": "silero",
         "stt": "openai",
@@ -160,7 +160,9 @@ def test_wav_parsing_accepts_a_streaming_header_and_rejects_non_wav() -> None:
 
 async def test_a_call_asking_for_an_unknown_provider_ends_with_invalid_argument_naming_it() -> None:
     runtime = SpeechRuntime(
-        ConversationConfig(), SpeechRegistry(SpeechConfig()), build_brain(AgentSettings.from_env({}))
+        ConversationConfig(),
+        SpeechRegistry(SpeechConfig.from_settings(AgentSettings.from_env({}))),
+        build_brain(AgentSettings.from_env({})),
     )
     info = dataclasses.replace(call_info(), provider_overrides={"stt": "vosk"})
     pipeline = runtime.open_call(info, PlayoutOutlet())
