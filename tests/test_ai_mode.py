@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -18,6 +19,7 @@ from tests.scripted_agent import ScriptedAgent, ScriptedCall, start_scripted_age
 from voice_gateway.audio import mulaw_encode
 from voice_gateway.simulate import CallOptions, parse_connect_stream, simulate_call
 from voice_gateway.simulate.twiml_check import TwimlError
+from voice_gateway.storage.calls import CallLog
 
 pytestmark = pytest.mark.integration
 ONE_SECOND = 8000  # bytes of µ-law
@@ -266,3 +268,45 @@ async def test_a_call_past_the_agents_capacity_hears_an_apology(
     failed = gateway.wait_for(f"AI_CALL_FAILED call={second.call_sid}")
     assert "agent refused the call" in failed
     assert (await first).close_code == 1000
+
+
+async def converse_a_little(call: ScriptedCall) -> None:
+    await call.wait_for(lambda r: r.WhichOneof("event") == "session_start")
+    await call.send(
+        transcript=pb.Transcript(role=pb.ROLE_AGENT, text="Hello, how can I help?", is_final=True)
+    )
+    await call.wait_for(lambda r: r.WhichOneof("event") == "audio_in" and r.audio_in.seq >= 10)
+    await call.send(transcript=pb.Transcript(role=pb.ROLE_USER, text="When are you open?", is_final=True))
+    await call.send(transcript=pb.Transcript(role=pb.ROLE_AGENT, text="We're open", is_final=False))
+    await call.send(
+        transcript=pb.Transcript(role=pb.ROLE_AGENT, text="We're open nine to five.", is_final=True)
+    )
+    await call.wait_for(lambda r: r.WhichOneof("event") == "hangup")
+    await call.finish()
+
+
+async def test_a_call_and_its_final_transcript_are_stored_with_the_whatsapp_messages(
+    start_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path}/agentlocator.db"
+    server, port, _ = await start_scripted_agent(converse_a_little)
+    try:
+        gateway = start_gateway(WS_MODE="AI", AGENT_ADDR=f"127.0.0.1:{port}", DATABASE_URL=database)
+        options = CallOptions(base_url=base(gateway), audio=tone(1.0), realtime=False, tail_s=0.5)
+        await simulate_call(options)
+        await asyncio.to_thread(gateway.wait_for, f"AI_CALL_END call={options.call_sid}")
+    finally:
+        await server.stop(0)
+    log = await CallLog.open(database)
+    try:
+        record = await log.get(options.call_sid)
+    finally:
+        await log.close()
+    assert record is not None
+    assert record.caller == options.from_number and record.stream_sid == options.stream_sid
+    assert record.ended_at is not None and record.outcome == "caller hung up"
+    assert record.transcript == (
+        ("agent", "Hello, how can I help?"),
+        ("user", "When are you open?"),
+        ("agent", "We're open nine to five."),  # interim text is not stored
+    )

@@ -7,6 +7,7 @@ from voice_gateway.call_bridge import CallBridge, Close
 from voice_gateway.call_registry import CallRegistry
 from voice_gateway.media_streams import MediaStreamServer
 from voice_gateway.settings import Settings
+from voice_gateway.storage.calls import CallLog
 from voice_gateway.stream_modes import Send
 from voice_gateway.twilio_rest import TwilioCalls
 
@@ -38,5 +39,11 @@ class AiMode:
     async def ready(self) -> tuple[bool, str]:
         return await self.link.ready()
 
+    async def open(self) -> None:
+        """Attach the call log (the same database as WhatsApp) once the server's loop runs."""
+        self.registry.call_log = await CallLog.open(self.settings.database_url)
+
     async def close(self) -> None:
         await self.link.close()
+        if self.registry.call_log is not None:
+            await self.registry.call_log.close()

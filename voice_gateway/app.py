@@ -33,6 +33,10 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
     if ai is not None:
         checks["agent"] = ai.ready
 
+        @app.before_serving
+        async def open_call_log() -> None:
+            await ai.open()
+
         @app.after_serving
         async def close_agent_link() -> None:
             await ai.close()

@@ -67,6 +67,7 @@ class CallBridge:
         self._writer: asyncio.Task[None] | None = None
         self._session: pb.SessionStart | None = None
         self._hung_up = False
+        self._hangup_reason = ""
         self._ending = False
         self.restarts = 0
         self.frames_to_agent = 0
@@ -108,7 +109,7 @@ class CallBridge:
             sample_rate_hz=start.sample_rate,
             protocol_version=PROTOCOL_VERSION,
         )
-        self._registry.started(start.call_sid, start.stream_sid, params.get("From", ""))
+        await self._registry.started(start.call_sid, start.stream_sid, params.get("From", ""))
         self._open(resumed=False)
         self._tasks += [
             asyncio.create_task(self._read_agent(), name="agent-reader"),
@@ -131,6 +132,7 @@ class CallBridge:
     def _hang_up(self, reason: str) -> None:
         if not self._hung_up:
             self._hung_up = True
+            self._hangup_reason = reason
             self._requests.put_nowait(pb.ConverseRequest(hangup=pb.Hangup(reason=reason)))
             self._requests.put_nowait(None)
 
@@ -242,8 +244,8 @@ class CallBridge:
             self.rtt_ms = max(0, _now_ms() - response.pong.client_timestamp_ms)
             metrics.AGENT_RTT.observe(self.rtt_ms / 1000)
         elif kind == "transcript":
-            role = pb.Role.Name(response.transcript.role)
-            self._registry.transcript(
+            role = pb.Role.Name(response.transcript.role).removeprefix("ROLE_").lower()
+            await self._registry.transcript(
                 self._session_sid(), role, response.transcript.text, response.transcript.is_final
             )
 
@@ -330,7 +332,7 @@ class CallBridge:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._registry.closed(self._session_sid())
+        await self._registry.closed(self._session_sid(), self._hangup_reason or "stream closed")
         log.info(
             "AI_CALL_END call=%s to_agent=%d to_twilio=%d restarts=%d rtt_ms=%s",
             self._session_sid(),

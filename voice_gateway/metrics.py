@@ -38,3 +38,6 @@ TRANSFERS = Counter("agentlocator_transfers", "Call transfers requested by the a
 PAYMENTS_REQUESTS = Counter(
     "agentlocator_payments_requests", "Requests to /api/payments/* by route and status", ["route", "status"]
 )
+CALL_LOG_FAILURES = Counter(
+    "agentlocator_call_log_failures", "Writes of calls or transcripts to the database that failed", ["what"]
+)

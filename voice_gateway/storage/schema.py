@@ -77,3 +77,28 @@ webhook_events = Table(
     Column("received_at", String(40), nullable=False),
     PrimaryKeyConstraint("provider", "event_id"),
 )
+
+# Phone calls the gateway carried in AI mode, and what was said (final transcripts only), kept beside
+# the WhatsApp messages so one contact's history covers both channels.
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_sid", String(64), primary_key=True),
+    Column("stream_sid", String(64), nullable=False),
+    Column("caller", String(128), nullable=False),
+    Column("started_at", String(40), nullable=False),
+    Column("ended_at", String(40)),
+    Column("outcome", Text),
+)
+Index("ix_calls_caller_started", calls.c.caller, calls.c.started_at)
+
+call_transcripts = Table(
+    "call_transcripts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), ForeignKey("calls.call_sid"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+)
+Index("ix_call_transcripts_call", call_transcripts.c.call_sid, call_transcripts.c.id)

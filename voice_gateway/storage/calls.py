@@ -1,0 +1,76 @@
+"""Phone calls and their transcripts, in the same database as the WhatsApp messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voice_gateway.storage.database import now_iso, open_engine
+from voice_gateway.storage.schema import call_transcripts, calls, metadata
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    call_sid: str
+    stream_sid: str
+    caller: str
+    started_at: str
+    ended_at: str | None
+    outcome: str | None
+    transcript: tuple[tuple[str, str], ...]  # (role, text), in the order spoken
+
+
+class CallLog:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, url: str) -> CallLog:
+        engine = open_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def started(self, call_sid: str, stream_sid: str, caller: str) -> None:
+        async with self._engine.begin() as conn:
+            existing = await conn.scalar(select(calls.c.call_sid).where(calls.c.call_sid == call_sid))
+            if existing is None:  # a resumed agent stream is still the same call
+                await conn.execute(
+                    insert(calls).values(
+                        call_sid=call_sid, stream_sid=stream_sid, caller=caller, started_at=now_iso()
+                    )
+                )
+
+    async def said(self, call_sid: str, role: str, text: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(call_transcripts).values(call_sid=call_sid, role=role, text=text, at=now_iso())
+            )
+
+    async def ended(self, call_sid: str, outcome: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(calls)
+                .where(calls.c.call_sid == call_sid, calls.c.ended_at.is_(None))
+                .values(ended_at=now_iso(), outcome=outcome)
+            )
+
+    async def get(self, call_sid: str) -> CallRecord | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(calls).where(calls.c.call_sid == call_sid))).first()
+            if row is None:
+                return None
+            lines = await conn.execute(
+                select(call_transcripts.c.role, call_transcripts.c.text)
+                .where(call_transcripts.c.call_sid == call_sid)
+                .order_by(call_transcripts.c.id)
+            )
+            transcript = tuple((str(role), str(text)) for role, text in lines)
+        return CallRecord(
+            row.call_sid, row.stream_sid, row.caller, row.started_at, row.ended_at, row.outcome, transcript
+        )
