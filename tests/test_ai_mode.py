@@ -310,3 +310,37 @@ async def test_a_call_and_its_final_transcript_are_stored_with_the_whatsapp_mess
         ("user", "When are you open?"),
         ("agent", "We're open nine to five."),  # interim text is not stored
     )
+
+
+async def whatsapp_the_address(call: ScriptedCall) -> None:
+    await call.wait_for(lambda r: r.WhichOneof("event") == "session_start")
+    await call.send(send_whatsapp=pb.SendWhatsApp(to="", text="We're at 12 Harbour Street, Leith."))
+    await call.wait_for(lambda r: r.WhichOneof("event") == "hangup")
+    await call.finish()
+
+
+async def test_the_agent_can_whatsapp_the_caller_during_a_call(
+    start_gateway: GatewayFactory, fake_twilio_api: ServerProcess
+) -> None:
+    server, port, _ = await start_scripted_agent(whatsapp_the_address)
+    try:
+        gateway = start_gateway(
+            WS_MODE="AI",
+            AGENT_ADDR=f"127.0.0.1:{port}",
+            TWILIO_ACCOUNT_SID="AC00000000000000000000000000000001",
+            TWILIO_AUTH_TOKEN="tok",
+            TWILIO_API_BASE_URL=f"http://127.0.0.1:{fake_twilio_api.port}",
+            TWILIO_WHATSAPP_FROM="whatsapp:+15005550009",
+            WHATSAPP_DEFAULT_PROVIDER="twilio",
+        )
+        options = CallOptions(
+            base_url=base(gateway), audio=tone(1.0), auth_token="tok", realtime=False, tail_s=0.5
+        )
+        await simulate_call(options)
+        await asyncio.to_thread(gateway.wait_for, f"CALL_WHATSAPP_SENT call={options.call_sid}")
+    finally:
+        await server.stop(0)
+    line = fake_twilio_api.wait_for("Messages.json")
+    request = json.loads(line.split(" ", 1)[1])
+    assert request["form"]["To"] == f"whatsapp:{options.from_number}"  # empty `to` means the caller
+    assert request["form"]["Body"] == "We're at 12 Harbour Street, Leith."

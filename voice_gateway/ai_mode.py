@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 from voice_gateway.agent_link import AgentLink
 from voice_gateway.call_bridge import CallBridge, Close
 from voice_gateway.call_registry import CallRegistry
@@ -10,11 +13,16 @@ from voice_gateway.settings import Settings
 from voice_gateway.storage.calls import CallLog
 from voice_gateway.stream_modes import Send
 from voice_gateway.twilio_rest import TwilioCalls
+from voice_gateway.whatsapp.hub import WhatsAppHub
+from voice_gateway.whatsapp.model import OutgoingMessage
 
 
 class AiMode:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, whatsapp_hub: Callable[[], WhatsAppHub | None] | None = None
+    ) -> None:
         self.settings = settings
+        self._whatsapp_hub = whatsapp_hub or (lambda: None)
         self.link = AgentLink(settings.agent_addr, health_timeout_s=settings.agent_health_timeout_s)
         self.registry = CallRegistry()
         self.calls = (
@@ -31,10 +39,21 @@ class AiMode:
             self.link,
             self.registry,
             transfer=self.calls.transfer if self.calls else None,
+            send_whatsapp=self.send_whatsapp,
             lead_ms=self.settings.playback_lead_ms,
             ping_interval_s=self.settings.agent_ping_interval_s,
             end_call_timeout_s=self.settings.end_call_timeout_s,
         )
+
+    async def send_whatsapp(self, to: str, text: str) -> str:
+        """Send through the gateway's WhatsApp API (default provider, fail-over on); the message id."""
+        hub = self._whatsapp_hub()
+        if hub is None:
+            raise RuntimeError("the WhatsApp API is not running")
+        outcome = await hub.send(OutgoingMessage(id=uuid.uuid4().hex, to=to, text=text), None, fallback=True)
+        if outcome.error is not None:
+            raise RuntimeError(f"{outcome.error.code}: {outcome.error.message}")
+        return outcome.message.id
 
     async def ready(self) -> tuple[bool, str]:
         return await self.link.ready()

@@ -16,7 +16,7 @@ from voice_gateway.payments import payments_blueprint
 from voice_gateway.public_url import public_base_url
 from voice_gateway.settings import Settings, WsMode
 from voice_gateway.twilio_auth import TwilioSignatures, call_token
-from voice_gateway.whatsapp.routes import whatsapp_blueprint
+from voice_gateway.whatsapp.routes import WHATSAPP_HUB, whatsapp_blueprint
 
 log = logging.getLogger("voice_gateway")
 
@@ -29,7 +29,7 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
     checks = dict(readiness or {})
-    ai = AiMode(settings) if settings.ws_mode is WsMode.AI else None
+    ai = AiMode(settings, lambda: app.extensions.get(WHATSAPP_HUB)) if settings.ws_mode is WsMode.AI else None
     if ai is not None:
         checks["agent"] = ai.ready
 

@@ -31,6 +31,7 @@ PROTOCOL_VERSION = 1
 END_OF_CALL_MARK = "agentlocator-end-of-call"
 Close = Callable[[int, str], Awaitable[None]]
 Transfer = Callable[[str, str], Awaitable[None]]
+SendWhatsApp = Callable[[str, str], Awaitable[str]]  # (to, text) -> our message id
 
 
 class CallBridge:
@@ -42,6 +43,7 @@ class CallBridge:
         link: AgentLink,
         registry: CallRegistry,
         transfer: Transfer | None = None,
+        send_whatsapp: SendWhatsApp | None = None,
         lead_ms: int = 200,
         ping_interval_s: float = 5.0,
         end_call_timeout_s: float = 30.0,
@@ -52,6 +54,7 @@ class CallBridge:
         self._link = link
         self._registry = registry
         self._transfer = transfer
+        self._send_whatsapp = send_whatsapp
         self._ping_interval_s = ping_interval_s
         self._end_call_timeout_s = end_call_timeout_s
         self.playback = PlaybackQueue(lead_ms)
@@ -240,6 +243,10 @@ class CallBridge:
             self._tasks.append(asyncio.create_task(self._end_after_playback(response.end_call.reason)))
         elif kind == "transfer":
             await self._transfer_call(response.transfer.number)
+        elif kind == "send_whatsapp":
+            # A provider may take seconds to answer; the call's audio must not wait for it.
+            to = response.send_whatsapp.to or (self._session.from_number if self._session else "")
+            self._tasks.append(asyncio.create_task(self._whatsapp(to, response.send_whatsapp.text)))
         elif kind == "pong":
             self.rtt_ms = max(0, _now_ms() - response.pong.client_timestamp_ms)
             metrics.AGENT_RTT.observe(self.rtt_ms / 1000)
@@ -286,6 +293,21 @@ class CallBridge:
             return
         metrics.TRANSFERS.labels("ok").inc()
         log.info("TRANSFERRED call=%s number=%s", call_sid, number)
+
+    async def _whatsapp(self, to: str, text: str) -> None:
+        call_sid = self._session_sid()
+        if self._send_whatsapp is None or not to:
+            metrics.CALL_WHATSAPP.labels("unavailable").inc()
+            log.error("CALL_WHATSAPP_UNAVAILABLE call=%s to=%s", call_sid, to or "-")
+            return
+        try:
+            message_id = await self._send_whatsapp(to, text)
+        except Exception as exc:  # reported; the call goes on
+            metrics.CALL_WHATSAPP.labels("failed").inc()
+            log.error("CALL_WHATSAPP_FAILED call=%s to=%s error=%s", call_sid, to, exc)
+            return
+        metrics.CALL_WHATSAPP.labels("sent").inc()
+        log.info("CALL_WHATSAPP_SENT call=%s to=%s id=%s", call_sid, to, message_id)
 
     # -- to Twilio ----------------------------------------------------------------------------------
 

@@ -41,3 +41,8 @@ PAYMENTS_REQUESTS = Counter(
 CALL_LOG_FAILURES = Counter(
     "agentlocator_call_log_failures", "Writes of calls or transcripts to the database that failed", ["what"]
 )
+CALL_WHATSAPP = Counter(
+    "agentlocator_call_whatsapp_messages",
+    "WhatsApp messages the agent asked to send during calls",
+    ["result"],
+)

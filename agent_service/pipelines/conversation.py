@@ -359,11 +359,16 @@ class ConversationPipeline:
             await self._outlet.send(
                 agent_pb2.ConverseResponse(transfer=agent_pb2.Transfer(number=action.number))
             )
-        elif isinstance(action, SendWhatsApp | TakeMessage):
-            # WhatsApp sending from the agent is not wired yet: recorded in logs and Metrics.extra only.
-            log.info("SPEECH_ACTION_RECORDED call=%s action=%r", self.call.call_sid, action)
-            kind = "send_whatsapp" if isinstance(action, SendWhatsApp) else "take_message"
-            await self._outlet.send(agent_pb2.ConverseResponse(metrics=agent_pb2.Metrics(extra={kind: 1.0})))
+        elif isinstance(action, SendWhatsApp):
+            # The gateway owns the WhatsApp providers; it sends to the caller when `to` is empty.
+            log.info("SPEECH_SEND_WHATSAPP call=%s to=%s", self.call.call_sid, action.to or "caller")
+            message = agent_pb2.SendWhatsApp(to=action.to, text=action.text)
+            await self._outlet.send(agent_pb2.ConverseResponse(send_whatsapp=message))
+        elif isinstance(action, TakeMessage):
+            # The brain has stored the message already; the call only records that it happened.
+            log.info("SPEECH_MESSAGE_TAKEN call=%s name=%s", self.call.call_sid, action.name)
+            extra = {"take_message": 1.0}
+            await self._outlet.send(agent_pb2.ConverseResponse(metrics=agent_pb2.Metrics(extra=extra)))
 
     # --- outbound events ------------------------------------------------------------------------------
 

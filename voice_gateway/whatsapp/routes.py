@@ -20,6 +20,8 @@ from voice_gateway.whatsapp.webhooks import TWILIO_PATH, register_webhooks
 
 log = logging.getLogger("voice_gateway.whatsapp")
 
+WHATSAPP_HUB = "agentlocator.whatsapp_hub"  # app.extensions key of the running WhatsAppHub
+
 
 def build_services(settings: Settings) -> tuple[WhatsAppServices, BaileysService]:
     bridge = BaileysService(
@@ -59,6 +61,8 @@ def whatsapp_blueprint(settings: Settings) -> Blueprint:
         services, _ = build_services(settings)
         agent = AgentLink(settings.agent_addr) if settings.whatsapp_auto_reply else None
         running["hub"] = WhatsAppHub(store, services, agent, settings.whatsapp_auto_reply)
+        # The voice side sends through the same hub when the agent asks to WhatsApp a caller.
+        current_app.extensions[WHATSAPP_HUB] = running["hub"]
         log.info(
             "WHATSAPP_READY store=%s default=%s auto_reply=%s",
             store.backend,
@@ -71,6 +75,7 @@ def whatsapp_blueprint(settings: Settings) -> Blueprint:
     @blueprint.after_app_serving
     async def close_whatsapp() -> None:
         current = running.pop("hub", None)
+        current_app.extensions.pop(WHATSAPP_HUB, None)
         if current is None:
             return
         for service in current.services.all():
