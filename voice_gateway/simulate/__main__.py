@@ -32,6 +32,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--subprotocol", help="offer this WebSocket subprotocol (real Twilio offers none)")
     parser.add_argument("--dtmf", default="", help="digits to press right after the stream starts")
     parser.add_argument("--tail", type=float, default=2.0, help="hang up after this many quiet seconds")
+    parser.add_argument("--interrupt-wav", type=Path, help="then talk over the agent's answer with this WAV")
+    parser.add_argument(
+        "--interrupt-after-ms", type=int, default=1000, help="...once this much of the answer has played"
+    )
     parser.add_argument(
         "--auth-token",
         default=auth_token_for_tools(),
@@ -51,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         subprotocol=args.subprotocol,
         dtmf=args.dtmf,
         tail_s=args.tail,
+        interrupt=wav_to_mulaw(args.interrupt_wav) if args.interrupt_wav else b"",
+        interrupt_after_ms=args.interrupt_after_ms,
     )
     try:
         report = asyncio.run(simulate_call(options))
@@ -60,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         write_mulaw_wav(args.out, report.heard)
     print(report.summary())
+    if report.interrupt_frames_before_clear is not None:
+        print(
+            f"barge-in          clear after {report.interrupt_frames_before_clear} frames of the interruption"
+        )
     return 1 if report.twilio_warnings or (report.instructions and report.instructions.problems) else 0
 
 

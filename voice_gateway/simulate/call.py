@@ -18,7 +18,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from voice_gateway.audio import FRAME_BYTES, frames
+from voice_gateway.audio import FRAME_BYTES, MULAW_SILENCE, frames
 from voice_gateway.media_streams.caller import (
     OutboundClear,
     OutboundMark,
@@ -52,6 +52,10 @@ class CallOptions:
     tail_s: float = 1.0  # ...or after this long with nothing arriving
     max_duration_s: float = 300.0
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
+    # Barge-in (real time only): after `audio`, stay silent until this much of the agent's answer has
+    # played, then say `interrupt` over it, as a caller cutting the agent short would.
+    interrupt: bytes = b""
+    interrupt_after_ms: int = 1000
     call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
     stream_sid: str = field(default_factory=lambda: "MZ" + secrets.token_hex(16))
     account_sid: str = field(default_factory=lambda: "AC" + secrets.token_hex(16))
@@ -81,6 +85,8 @@ class CallReport:
     played: bytes = b""
     send_times: list[float] = field(default_factory=list)
     receive_times: list[float] = field(default_factory=list)
+    # With `interrupt`: frames of it sent (20 ms each, the media clock) when Twilio got the first clear.
+    interrupt_frames_before_clear: int | None = None
 
     def echo_round_trips_ms(self) -> list[float]:
         """Per-frame send → receive times, pairing the n-th frame out with the n-th back (ECHO mode)."""
@@ -133,6 +139,7 @@ class _TwilioCall:
         self.activity = asyncio.Event()
         self.drained = asyncio.Event()  # set by the playout clock whenever Twilio's buffer is empty
         self.start_time = 0.0
+        self.interrupt_frames_sent: int | None = None  # counting once the caller talks over the agent
 
     def _form(self, **extra: str) -> dict[str, str]:
         o = self.options
@@ -215,17 +222,11 @@ class _TwilioCall:
         self.start_time = time.perf_counter()
         for digit in self.options.dtmf:
             await ws.send(self.stream.dtmf(digit))
-        next_send = time.perf_counter()
-        for frame in frames(self.options.audio, FRAME_BYTES):
-            await ws.send(self.stream.media(frame))
-            self.report.send_times.append(time.perf_counter())
-            self.report.frames_sent += 1
-            self.report.bytes_sent += len(frame)
-            if self.options.realtime:
-                next_send += FRAME_MS / 1000
-                await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
-            else:
-                await self._echo(ws, self.playout.advance(FRAME_MS))
+        await self._say(ws, self.options.audio)
+        if self.options.interrupt and self.options.realtime:
+            await self._silent_until_answer_played(ws)
+            self.interrupt_frames_sent = 0
+            await self._say(ws, self.options.interrupt)
         await self._wait_for_replies()
         if self.options.realtime:
             self.drained.clear()
@@ -233,6 +234,35 @@ class _TwilioCall:
         else:
             await self._echo(ws, self.playout.drain())
         await ws.send(self.stream.stop())
+
+    async def _say(self, ws: ClientConnection, audio: bytes) -> None:
+        next_send = time.perf_counter()
+        for frame in frames(audio, FRAME_BYTES):
+            await self._send_frame(ws, frame)
+            if self.options.realtime:
+                next_send += FRAME_MS / 1000
+                await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
+            else:
+                await self._echo(ws, self.playout.advance(FRAME_MS))
+
+    async def _send_frame(self, ws: ClientConnection, frame: bytes) -> None:
+        await ws.send(self.stream.media(frame))
+        self.report.send_times.append(time.perf_counter())
+        self.report.frames_sent += 1
+        self.report.bytes_sent += len(frame)
+        if self.interrupt_frames_sent is not None:
+            self.interrupt_frames_sent += 1
+
+    async def _silent_until_answer_played(self, ws: ClientConnection) -> None:
+        """Twilio keeps streaming while the caller is quiet: silence frames, in real time."""
+        played_before = len(self.playout.played)
+        wanted = self.options.interrupt_after_ms * 8
+        deadline = time.monotonic() + self.options.max_duration_s
+        next_send = time.perf_counter()
+        while len(self.playout.played) - played_before < wanted and time.monotonic() < deadline:
+            await self._send_frame(ws, bytes([MULAW_SILENCE]) * FRAME_BYTES)
+            next_send += FRAME_MS / 1000
+            await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
 
     async def _wait_for_replies(self) -> None:
         deadline = time.monotonic() + self.options.max_duration_s
@@ -267,6 +297,11 @@ class _TwilioCall:
                 await self._echo(ws, self.playout.push_mark(event.name))
             elif isinstance(event, OutboundClear):
                 self.report.clears_received += 1
+                if (
+                    self.interrupt_frames_sent is not None
+                    and self.report.interrupt_frames_before_clear is None
+                ):
+                    self.report.interrupt_frames_before_clear = self.interrupt_frames_sent
                 await self._echo(ws, self.playout.clear())
 
     async def _tick(self, ws: ClientConnection) -> None:
