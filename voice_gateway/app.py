@@ -10,7 +10,9 @@ from quart import Quart, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from voice_gateway import metrics, twiml
+from voice_gateway.abuse import CALLS_BUSY, install_abuse_guard
 from voice_gateway.ai_mode import AiMode
+from voice_gateway.console import AI_MODE, console_blueprint
 from voice_gateway.media_ws import register_media_stream
 from voice_gateway.payments import payments_blueprint
 from voice_gateway.public_url import public_base_url
@@ -30,8 +32,10 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
     signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
     checks = dict(readiness or {})
     ai = AiMode(settings, lambda: app.extensions.get(WHATSAPP_HUB)) if settings.ws_mode is WsMode.AI else None
+    guard = install_abuse_guard(app, settings)
     if ai is not None:
         checks["agent"] = ai.ready
+        app.extensions[AI_MODE] = ai  # the console reads live calls from its registry
 
         @app.before_serving
         async def open_call_log() -> None:
@@ -65,6 +69,12 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
             return refused
         values = await request.form if request.method == "POST" else request.args
         call_sid = values.get("CallSid", "")
+        if guard.lines_busy(media_streams.open_streams):
+            # A polite busy message beats a stream the process cannot serve well.
+            CALLS_BUSY.inc()
+            metrics.WEBHOOKS.labels("incoming_call", "200").inc()
+            log.warning("CALL_REJECTED_BUSY call=%s open_streams=%d", call_sid, media_streams.open_streams)
+            return _xml(twiml.say_and_hang_up(settings.busy_text))
         parameters = {
             "From": values.get("From", ""),
             "To": values.get("To", ""),
@@ -139,9 +149,10 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
         log.warning("BODY_TOO_LARGE path=%s limit=%d", request.path, settings.max_body_bytes)
         return Response(f"request body over {settings.max_body_bytes} bytes\n", status=413)
 
-    register_media_stream(app, settings, ai.bridge if ai is not None else None)
+    media_streams = register_media_stream(app, settings, ai.bridge if ai is not None else None, guard)
     app.register_blueprint(whatsapp_blueprint(settings))
     app.register_blueprint(payments_blueprint(settings))
+    app.register_blueprint(console_blueprint(settings))
     return app
 
 

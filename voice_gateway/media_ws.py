@@ -17,6 +17,7 @@ from typing import Any
 from quart import Quart
 
 from voice_gateway import logs, metrics
+from voice_gateway.abuse import SIGNATURE_BLOCK_TEXT, AbuseGuard
 from voice_gateway.media_streams import BadFrame, MediaStreamServer, ProtocolViolation, Start, Stop
 from voice_gateway.public_url import public_base_url, websocket_url
 from voice_gateway.settings import Settings, WsMode
@@ -51,9 +52,11 @@ class _Headers:
         return self._values.get(key.lower())
 
 
-def register_media_stream(app: Quart, settings: Settings, ai_mode: ModeFactory | None = None) -> None:
+def register_media_stream(
+    app: Quart, settings: Settings, ai_mode: ModeFactory | None = None, guard: AbuseGuard | None = None
+) -> MediaStreamEndpoint:
     """Serve STREAM_PATH WebSockets ahead of Quart; everything else still goes to the Quart app."""
-    endpoint = MediaStreamEndpoint(settings, ai_mode)
+    endpoint = MediaStreamEndpoint(settings, ai_mode, guard)
     quart_app: AsgiApp = app.asgi_app
 
     async def route(scope: Scope, receive: Receive, send: AsgiSend) -> None:
@@ -63,13 +66,19 @@ def register_media_stream(app: Quart, settings: Settings, ai_mode: ModeFactory |
             await quart_app(scope, receive, send)
 
     app.asgi_app = route  # type: ignore[method-assign]
+    return endpoint
 
 
 class MediaStreamEndpoint:
-    def __init__(self, settings: Settings, ai_mode: ModeFactory | None) -> None:
+    def __init__(
+        self, settings: Settings, ai_mode: ModeFactory | None, guard: AbuseGuard | None = None
+    ) -> None:
         self.settings = settings
         self.ai_mode = ai_mode
+        self.guard = guard
         self.signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
+        # Accepted streams not yet finished: the active calls that MAX_CONCURRENT_CALLS caps.
+        self.open_streams = 0
 
     def build_mode(self, stream: MediaStreamServer, send: Send, close: Close) -> StreamMode:
         if self.settings.ws_mode is WsMode.SINK:
@@ -85,11 +94,23 @@ class MediaStreamEndpoint:
             return
         headers = _Headers(scope.get("headers", []))
         if self.signatures is not None:
+            # The upgrade shares the webhooks' penalty box for addresses that keep failing signatures.
+            client = scope.get("client")
+            address = client[0] if client else "unknown"
+            if self.guard is not None:
+                address = self.guard.address_of(client[0] if client else None, headers.get("x-forwarded-for"))
+                blocked = self.guard.signature_block(address, STREAM_PATH)
+                if not blocked.allowed:
+                    retry = [(b"retry-after", blocked.retry_after_header.encode())]
+                    await _refuse_upgrade(scope, send, 429, SIGNATURE_BLOCK_TEXT, retry)
+                    return
             base = public_base_url(self.settings.public_base_url, headers, scope.get("scheme", "ws"))
             problem = self.signatures.problem(websocket_url(base, STREAM_PATH), {}, headers)
             if problem is not None:
                 metrics.SIGNATURE_FAILURES.labels("ws").inc()
                 log.warning("WS_REJECTED reason=%s", problem)
+                if self.guard is not None:
+                    self.guard.signature_failed(address)
                 await _refuse_upgrade(scope, send, 403, problem)
                 return
         offered = TWILIO_SUBPROTOCOL in scope.get("subprotocols", [])
@@ -105,6 +126,7 @@ class _StreamSession:
 
     def __init__(self, endpoint: MediaStreamEndpoint, receive: Receive, send: AsgiSend) -> None:
         self.settings = endpoint.settings
+        self.endpoint = endpoint
         self.stream = MediaStreamServer(self.settings.max_ws_frame_bytes)
         self._receive = receive
         self._send = send
@@ -123,11 +145,14 @@ class _StreamSession:
 
     async def run(self) -> None:
         metrics.WS_ACTIVE.inc()
+        self.endpoint.open_streams += 1
         outcome = "closed"
         try:
             outcome = await self._loop()
         finally:
             metrics.WS_ACTIVE.dec()
+            # Freed before the socket closes, so a caller who saw the close finds the line free.
+            self.endpoint.open_streams -= 1
             metrics.WS_GAPS.inc(self.stream.stats.chunk_gaps)
             metrics.CALLS.labels(outcome).inc()
             if outcome != "stopped":
@@ -188,10 +213,12 @@ class _StreamSession:
         await self.close(ProtocolViolation.close_code, violation.reason)
 
 
-async def _refuse_upgrade(scope: Scope, send: AsgiSend, status: int, reason: str) -> None:
+async def _refuse_upgrade(
+    scope: Scope, send: AsgiSend, status: int, reason: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """Answer the upgrade with a plain HTTP error where the server allows it (Hypercorn does)."""
     if "websocket.http.response" in scope.get("extensions", {}):
-        headers = [(b"content-type", b"text/plain")]
+        headers = [(b"content-type", b"text/plain"), *(extra or [])]
         await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": (reason + "\n").encode()})
     else:

@@ -25,6 +25,7 @@ class WsMode(enum.StrEnum):
 
 DEFAULT_APOLOGY = "Sorry, we can't take your call right now. Please try again in a few minutes. Goodbye."
 DEFAULT_DATABASE_URL = "sqlite:///./data/agentlocator.db"
+DEFAULT_BUSY_TEXT = "Sorry, all lines are busy. Please call again in a few minutes. Goodbye."
 
 
 class WhatsAppProvider(enum.StrEnum):
@@ -71,6 +72,15 @@ class Settings:
     bridge_webhook_secret: str | None = field(default=None, repr=False)
     twilio_whatsapp_from: str | None = None
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    # Abuse limits (voice_gateway/abuse.py); 0 turns each one off.
+    max_concurrent_calls: int = 200
+    busy_text: str = DEFAULT_BUSY_TEXT
+    api_rate_limit_per_minute: int = 120
+    signature_failure_limit_per_minute: int = 20
+    trust_proxy_headers: bool = False
+    # Operator console (voice_gateway/console/): its password besides API_TOKEN, and the file it shows.
+    console_password: str | None = field(default=None, repr=False)
+    knowledge_file: str = "agent_service/knowledge/demo.yaml"
 
     @property
     def auth_enabled(self) -> bool:
@@ -120,6 +130,15 @@ class Settings:
             bridge_webhook_secret=reader.text("BRIDGE_WEBHOOK_SECRET") or None,
             twilio_whatsapp_from=reader.parse("TWILIO_WHATSAPP_FROM", _whatsapp_address, None),
             database_url=reader.parse("DATABASE_URL", _database_url, DEFAULT_DATABASE_URL),
+            max_concurrent_calls=reader.parse("MAX_CONCURRENT_CALLS", _non_negative_int, 200),
+            busy_text=reader.text("BUSY_TEXT") or DEFAULT_BUSY_TEXT,
+            api_rate_limit_per_minute=reader.parse("API_RATE_LIMIT_PER_MINUTE", _non_negative_int, 120),
+            signature_failure_limit_per_minute=reader.parse(
+                "SIGNATURE_FAILURE_LIMIT_PER_MINUTE", _non_negative_int, 20
+            ),
+            trust_proxy_headers=reader.parse("TRUST_PROXY_HEADERS", _bool, False),
+            console_password=reader.text("CONSOLE_PASSWORD") or None,
+            knowledge_file=reader.text("KNOWLEDGE_FILE") or "agent_service/knowledge/demo.yaml",
         )
 
 
@@ -156,6 +175,13 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
         raise ValueError("expected a positive whole number")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected a whole number, 0 or more (0 turns the limit off)")
     return value
 
 

@@ -147,9 +147,7 @@ def test_a_twilio_signed_message_is_stored_and_answered_with_empty_twiml(gateway
     assert response.headers["content-type"].startswith("text/xml") and response.text == "<Response/>"
     [message] = messages_of(gateway, who)
     assert message["provider"] == "twilio" and message["text"] == "hi there"
-    assert message["media"] == {
-        "items": [{"url": "https://media.example.com/ME1", "mimetype": "image/jpeg"}]
-    }
+    assert message["media"] == {"items": [{"url": "https://media.example.com/ME1", "mimetype": "image/jpeg"}]}
 
 
 def test_a_forged_twilio_signature_is_refused_with_403(gateway: ServerProcess) -> None:

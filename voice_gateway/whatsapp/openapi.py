@@ -19,7 +19,14 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 _ERRORS = {
     "401": _json(_ref("Error"), "Missing or wrong bearer token"),
-    "503": _json(_ref("Error"), "API_TOKEN not set, or the provider is not configured or not connected"),
+    "413": {
+        "description": "The body is over MAX_BODY_BYTES",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
+    "429": _json(_ref("Error"), "Over API_RATE_LIMIT_PER_MINUTE for this token, or the provider's limit"),
+    "503": _json(
+        _ref("Error"), "API_TOKEN not set, or the provider is not configured, not connected or unreachable"
+    ),
 }
 
 SCHEMAS: dict[str, Any] = {
@@ -45,12 +52,15 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "type": {"type": "string", "enum": ["image", "document", "audio"], "default": "image"},
-            "url": {"type": "string", "format": "uri"},
-            "base64": {"type": "string", "description": "Baileys only; needs mimetype"},
-            "mimetype": {"type": "string"},
+            "url": {"type": "string", "format": "uri", "pattern": "^https?://"},
+            "base64": {"type": "string", "minLength": 1, "description": "Baileys only; needs mimetype"},
+            "mimetype": {"type": "string", "minLength": 1},
             "filename": {"type": "string"},
         },
-        "oneOf": [{"required": ["url"]}, {"required": ["base64", "mimetype"]}],
+        "oneOf": [
+            {"required": ["url"], "not": {"required": ["base64"]}},
+            {"required": ["base64", "mimetype"], "not": {"required": ["url"]}},
+        ],
     },
     "Template": {
         "type": "object",
@@ -67,7 +77,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["to"],
         "properties": {
             "to": _E164,
-            "text": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "text": {"type": "string", "minLength": 1, "maxLength": 4096, "pattern": "\\S"},
             "media": _ref("Media"),
             "template": _ref("Template"),
             "provider": {**_PROVIDER, "description": "Default: WHATSAPP_DEFAULT_PROVIDER"},
@@ -77,7 +87,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Try the other provider only when the first certainly did not accept.",
             },
         },
-        "anyOf": [{"required": ["text"]}, {"required": ["media"]}, {"required": ["template"]}],
+        # A template goes alone; text and media may go together.
+        "anyOf": [
+            {"required": ["text"], "not": {"required": ["template"]}},
+            {"required": ["media"], "not": {"required": ["template"]}},
+            {"required": ["template"], "not": {"anyOf": [{"required": ["text"]}, {"required": ["media"]}]}},
+        ],
     },
     "StatusEvent": {
         "type": "object",
@@ -137,7 +152,6 @@ def openapi_document() -> dict[str, Any]:
                         "422": _json(
                             _ref("Error"), "Invalid fields, or not on WhatsApp / refused by the provider"
                         ),
-                        "429": _json(_ref("Error"), "Rate limited by the provider"),
                         "504": _json(_ref("Error"), "Provider timed out; the message may still be sent"),
                         **_ERRORS,
                     },
