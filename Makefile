@@ -15,7 +15,8 @@ install: system-deps $(VENV)/.installed $(GEN)/.stamp node
 APT_PACKAGES := $(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm) \
 	$(if $(shell $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null && echo ok),,python3-venv) \
 	$(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) \
-	$(if $(shell command -v docker-compose),,docker-compose)
+	$(if $(shell command -v docker-compose),,docker-compose) \
+	$(if $(wildcard /usr/bin/chromium),,chromium)
 system-deps:
 	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -112,7 +112,9 @@ class CallBridge:
             sample_rate_hz=start.sample_rate,
             protocol_version=PROTOCOL_VERSION,
         )
-        await self._registry.started(start.call_sid, start.stream_sid, params.get("From", ""))
+        await self._registry.started(
+            start.call_sid, start.stream_sid, params.get("From", ""), hang_up=self.hang_up_by_operator
+        )
         self._open(resumed=False)
         self._tasks += [
             asyncio.create_task(self._read_agent(), name="agent-reader"),
@@ -247,6 +249,11 @@ class CallBridge:
             # A provider may take seconds to answer; the call's audio must not wait for it.
             to = response.send_whatsapp.to or (self._session.from_number if self._session else "")
             self._tasks.append(asyncio.create_task(self._whatsapp(to, response.send_whatsapp.text)))
+        elif kind == "metrics" and response.metrics.turn_latency_ms:
+            m = response.metrics
+            stages = {"endpointing": int(m.extra.get("hangover_ms", 0)), "stt": m.stt_ms}
+            stages |= {"llm": m.llm_first_token_ms, "tts": m.tts_first_audio_ms, "total": m.turn_latency_ms}
+            self._registry.turn_latency(self._session_sid(), stages)
         elif kind == "pong":
             self.rtt_ms = max(0, _now_ms() - response.pong.client_timestamp_ms)
             metrics.AGENT_RTT.observe(self.rtt_ms / 1000)
@@ -264,6 +271,14 @@ class CallBridge:
         for mark_id in never_sent:
             mark = pb.PlaybackMark(mark_id=mark_id, status=pb.MARK_STATUS_CLEARED)
             self._requests.put_nowait(pb.ConverseRequest(playback_mark=mark))
+
+    async def hang_up_by_operator(self) -> None:
+        """The console's hang-up: tell the agent, then close the stream, which ends Twilio's <Connect>."""
+        reason = "hung up by operator"
+        log.info("OPERATOR_HANGUP call=%s", self._session_sid())
+        self._registry.ended(self._session_sid(), reason)
+        self._hang_up(reason)
+        await self._close(1000, "call ended by operator")
 
     async def _end_after_playback(self, reason: str) -> None:
         self._ending = True

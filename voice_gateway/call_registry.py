@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from voice_gateway import metrics
@@ -26,6 +26,13 @@ class LiveCall:
     started_at: float = field(default_factory=time.time)
     transcript: list[tuple[str, str]] = field(default_factory=list)
     outcome: str = ""
+    # Ends the call from outside (the console's hang-up button); set by the call's bridge.
+    hang_up: Callable[[], Awaitable[None]] | None = None
+
+
+# Per-turn latency stages in ms (endpointing, stt, llm, tts), as the agent's Metrics report them.
+TurnLatency = dict[str, int]
+REMEMBERED_TURN_CALLS = 200
 
 
 class CallRegistry:
@@ -34,9 +41,17 @@ class CallRegistry:
         self.call_log = call_log
         self._failures: OrderedDict[str, str] = OrderedDict()
         self._remember = remember_failures
+        # Kept in memory only, for the console's latency chart of recent calls.
+        self.turns: OrderedDict[str, list[TurnLatency]] = OrderedDict()
 
-    async def started(self, call_sid: str, stream_sid: str, caller: str) -> None:
-        self.live[call_sid] = LiveCall(call_sid, stream_sid, caller)
+    async def started(
+        self,
+        call_sid: str,
+        stream_sid: str,
+        caller: str,
+        hang_up: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.live[call_sid] = LiveCall(call_sid, stream_sid, caller, hang_up=hang_up)
         if self.call_log is not None:
             await self._write("start", self.call_log.started(call_sid, stream_sid, caller))
 
@@ -47,6 +62,20 @@ class CallRegistry:
         call.transcript.append((role, text))
         if self.call_log is not None:
             await self._write("transcript", self.call_log.said(call_sid, role, text))
+
+    def turn_latency(self, call_sid: str, stages: TurnLatency) -> None:
+        self.turns.setdefault(call_sid, []).append(stages)
+        self.turns.move_to_end(call_sid)
+        while len(self.turns) > REMEMBERED_TURN_CALLS:
+            self.turns.popitem(last=False)
+
+    async def hang_up(self, call_sid: str) -> bool:
+        """End a live call on the operator's request; False when no such call is live here."""
+        call = self.live.get(call_sid)
+        if call is None or call.hang_up is None:
+            return False
+        await call.hang_up()
+        return True
 
     def ended(self, call_sid: str, reason: str) -> None:
         if call_sid in self.live:

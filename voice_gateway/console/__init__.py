@@ -1,0 +1,8 @@
+"""The operator console served at `/console` (see routes.py)."""
+
+from __future__ import annotations
+
+from voice_gateway.console.live import AI_MODE
+from voice_gateway.console.routes import console_blueprint
+
+__all__ = ["AI_MODE", "console_blueprint"]

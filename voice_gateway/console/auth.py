@@ -1,0 +1,89 @@
+"""Console sign-in: server-side sessions behind an opaque cookie, and a CSRF token on every form.
+
+The cookie holds only a random id (HttpOnly, SameSite=Strict, path /console); the session lives in this
+process, so a restart signs everyone out, which suits a single small-business gateway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+SESSION_COOKIE = "agentlocator_console"
+LOGIN_COOKIE = "agentlocator_console_login"
+COOKIE_PATH = "/console"
+SESSION_TTL_S = 12 * 3600
+MAX_SESSIONS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    csrf_token: str
+    expires_at: float
+
+
+class ConsoleAuth:
+    def __init__(self, secrets_accepted: tuple[str, ...]) -> None:
+        self._accepted = tuple(s.encode() for s in secrets_accepted if s)
+        self._sessions: dict[str, ConsoleSession] = {}
+        # Signs the pre-login CSRF token, so the login form needs no server-side state.
+        self._login_key = secrets.token_bytes(32)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._accepted)
+
+    def password_ok(self, offered: str) -> bool:
+        given = offered.encode()
+        # Compare against every accepted secret, so timing does not tell which one nearly matched.
+        matches = [hmac.compare_digest(given, accepted) for accepted in self._accepted]
+        return any(matches)
+
+    def sign_in(self) -> tuple[str, ConsoleSession]:
+        self._forget_expired()
+        while len(self._sessions) >= MAX_SESSIONS:
+            self._sessions.pop(next(iter(self._sessions)))
+        session_id = secrets.token_urlsafe(32)
+        session = ConsoleSession(secrets.token_urlsafe(32), time.time() + SESSION_TTL_S)
+        self._sessions[_key(session_id)] = session
+        return session_id, session
+
+    def session(self, session_id: str | None) -> ConsoleSession | None:
+        if not session_id:
+            return None
+        found = self._sessions.get(_key(session_id))
+        if found is None or found.expires_at < time.time():
+            return None
+        return found
+
+    def sign_out(self, session_id: str | None) -> None:
+        if session_id:
+            self._sessions.pop(_key(session_id), None)
+
+    def login_nonce(self) -> str:
+        return secrets.token_urlsafe(24)
+
+    def login_csrf(self, nonce: str) -> str:
+        return hmac.new(self._login_key, nonce.encode(), hashlib.sha256).hexdigest()
+
+    def login_csrf_ok(self, nonce: str | None, offered: str) -> bool:
+        if not nonce:
+            return False
+        return hmac.compare_digest(self.login_csrf(nonce).encode(), offered.encode())
+
+    def _forget_expired(self) -> None:
+        now = time.time()
+        for key in [k for k, s in self._sessions.items() if s.expires_at < now]:
+            del self._sessions[key]
+
+
+def csrf_ok(session: ConsoleSession, offered: str) -> bool:
+    return hmac.compare_digest(session.csrf_token.encode(), offered.encode())
+
+
+def _key(session_id: str) -> str:
+    # Look sessions up by a hash of the cookie, never the cookie itself.
+    return hashlib.sha256(session_id.encode()).hexdigest()

@@ -1,0 +1,103 @@
+"""Read-only views the console needs that the stores do not offer: recent calls and contacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import desc, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voice_gateway.storage.database import open_engine
+from voice_gateway.storage.schema import call_transcripts, calls, conversations, metadata
+
+
+@dataclass(frozen=True, slots=True)
+class PastCall:
+    call_sid: str
+    caller: str
+    started_at: str
+    ended_at: str | None
+    outcome: str | None
+    transcript: tuple[tuple[str, str], ...]
+
+    @property
+    def started(self) -> str:
+        try:
+            return datetime.fromisoformat(self.started_at).strftime("%Y-%m-%d %H:%M UTC")
+        except ValueError:
+            return self.started_at
+
+    @property
+    def duration(self) -> str:
+        if self.ended_at is None:
+            return "—"
+        try:
+            seconds = datetime.fromisoformat(self.ended_at) - datetime.fromisoformat(self.started_at)
+        except ValueError:
+            return "—"
+        return format_duration(seconds.total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    contact: str
+    last_message_at: str
+
+
+class ConsoleData:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, url: str) -> ConsoleData:
+        engine = open_engine(url)
+        async with engine.begin() as conn:
+            # The gateway may not have created the tables yet (ECHO mode never opens the call log).
+            await conn.run_sync(metadata.create_all)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def recent_calls(self, limit: int = 50) -> list[PastCall]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(calls).order_by(desc(calls.c.started_at)).limit(limit))).all()
+            sids = [row.call_sid for row in rows]
+            lines = (
+                await conn.execute(
+                    select(call_transcripts.c.call_sid, call_transcripts.c.role, call_transcripts.c.text)
+                    .where(call_transcripts.c.call_sid.in_(sids))
+                    .order_by(call_transcripts.c.id)
+                )
+            ).all()
+        spoken: dict[str, list[tuple[str, str]]] = {sid: [] for sid in sids}
+        for sid, role, text in lines:
+            spoken[str(sid)].append((str(role), str(text)))
+        return [
+            PastCall(
+                row.call_sid,
+                row.caller,
+                row.started_at,
+                row.ended_at,
+                row.outcome,
+                tuple(spoken[row.call_sid]),
+            )
+            for row in rows
+        ]
+
+    async def contacts(self, limit: int = 100) -> list[Contact]:
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(conversations.c.contact, conversations.c.last_message_at)
+                    .order_by(desc(conversations.c.last_message_at))
+                    .limit(limit)
+                )
+            ).all()
+        return [Contact(str(row.contact), str(row.last_message_at)) for row in rows]
+
+
+def format_duration(seconds: float) -> str:
+    whole = max(0, int(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"

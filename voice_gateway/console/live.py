@@ -1,0 +1,92 @@
+"""What the console's pages read from the running gateway: live calls, the QR's identity, the greeting."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import yaml
+from quart import current_app
+
+from voice_gateway.ai_mode import AiMode
+from voice_gateway.whatsapp.baileys import BaileysService
+from voice_gateway.whatsapp.hub import WhatsAppHub
+from voice_gateway.whatsapp.routes import WHATSAPP_HUB
+from voice_gateway.whatsapp.service import ProviderError
+
+AI_MODE = "agentlocator.ai_mode"  # app.extensions key of the AiMode, when WS_MODE=AI
+LIVE_POLL_S = 0.5  # how often the live-calls stream looks for news
+LIVE_KEEPALIVE_S = 15.0
+
+
+def greeting_of(text: str) -> str:
+    """The knowledge file's greeting, or "" when it has none (the agent's loader owns validation)."""
+    try:
+        parsed = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return ""
+    greeting = parsed.get("greeting") if isinstance(parsed, dict) else None
+    return greeting.strip() if isinstance(greeting, str) else ""
+
+
+def running_hub() -> WhatsAppHub:
+    hub = current_app.extensions[WHATSAPP_HUB]
+    assert isinstance(hub, WhatsAppHub)
+    return hub
+
+
+async def qr_fingerprint(hub: WhatsAppHub) -> str | None:
+    """A short fingerprint of the waiting QR code, so the page reloads the image only when it rotates."""
+    bridge = hub.services.get_whatsapp_service("baileys")
+    assert isinstance(bridge, BaileysService)
+    try:
+        upstream = await bridge.qr(as_json=True)
+    except ProviderError:
+        return None
+    if upstream.status_code != 200:
+        return None
+    try:
+        code = str(upstream.json()["qr"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return hashlib.sha256(code.encode()).hexdigest()[:16]
+
+
+def ai_mode() -> AiMode | None:
+    ai = current_app.extensions.get(AI_MODE)
+    return ai if isinstance(ai, AiMode) else None
+
+
+def live_snapshot(ai: AiMode | None) -> list[dict[str, Any]]:
+    if ai is None:
+        return []
+    return [
+        {
+            "call_sid": call.call_sid,
+            "caller": call.caller,
+            "mode": "AI",
+            "started_at": call.started_at,
+            "transcript": [{"role": role, "text": text} for role, text in call.transcript],
+        }
+        for call in ai.registry.live.values()
+    ]
+
+
+async def live_events(ai: AiMode | None) -> AsyncIterator[bytes]:
+    # The registry is plain in-process state, so a short look-again loop is the simplest honest feed.
+    last = ""
+    quiet_since = time.monotonic()
+    while True:
+        current = json.dumps(live_snapshot(ai))
+        if current != last:
+            last = current
+            quiet_since = time.monotonic()
+            yield f"data: {current}\n\n".encode()
+        elif time.monotonic() - quiet_since > LIVE_KEEPALIVE_S:
+            quiet_since = time.monotonic()
+            yield b": keep-alive\n\n"
+        await asyncio.sleep(LIVE_POLL_S)

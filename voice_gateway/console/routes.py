@@ -1,0 +1,284 @@
+"""`/console`: the operator's web page — pairing, live calls, history, conversations, knowledge."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from quart import Blueprint, Response, redirect, render_template, request
+from werkzeug.wrappers.response import Response as WerkzeugResponse
+
+from voice_gateway.console.auth import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, ConsoleAuth, csrf_ok
+from voice_gateway.console.chart import latency_chart
+from voice_gateway.console.data import ConsoleData
+from voice_gateway.console.live import ai_mode, greeting_of, live_events, qr_fingerprint, running_hub
+from voice_gateway.console.sidecar import SessionAction, SidecarRefused, SidecarUnavailable, session_action
+from voice_gateway.settings import Settings
+from voice_gateway.whatsapp.baileys import BaileysService
+from voice_gateway.whatsapp.service import ProviderError
+from voice_gateway.whatsapp.validation import Invalid, parse_contact, parse_send
+
+log = logging.getLogger("voice_gateway.console")
+
+
+AnyResponse = Response | WerkzeugResponse
+Page = Callable[..., Awaitable[AnyResponse]]
+
+
+def console_blueprint(settings: Settings) -> Blueprint:
+    blueprint = Blueprint(
+        "console",
+        __name__,
+        url_prefix="/console",
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/static",
+    )
+    auth = ConsoleAuth(tuple(s for s in (settings.api_token, settings.console_password) if s))
+    opened: dict[str, ConsoleData] = {}
+
+    @blueprint.before_app_serving
+    async def open_data() -> None:
+        opened["data"] = await ConsoleData.open(settings.database_url)
+
+    @blueprint.after_app_serving
+    async def close_data() -> None:
+        if (data := opened.pop("data", None)) is not None:
+            await data.close()
+
+    def signed_in(page: Page) -> Page:
+        @functools.wraps(page)
+        async def checked(*args: Any, **kwargs: Any) -> AnyResponse:
+            if not auth.enabled:
+                return _text("the console is off: set CONSOLE_PASSWORD (or API_TOKEN)", 503)
+            session = auth.session(request.cookies.get(SESSION_COOKIE))
+            if session is None:
+                # A person navigating gets the login page; scripts (fetch, EventSource) get a plain 401.
+                if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+                    return redirect("/console/login", 303)
+                return _text("sign in first", 401)
+            if request.method == "POST":
+                form = await request.form
+                if not csrf_ok(session, form.get("csrf_token", "")):
+                    log.warning("CONSOLE_CSRF_REJECTED path=%s", request.path)
+                    return _text("missing or wrong CSRF token: reload the page and try again", 403)
+            return _private(await page(session.csrf_token, *args, **kwargs))
+
+        return checked
+
+    @blueprint.get("/login")
+    async def login_page() -> AnyResponse:
+        return await _login_form(auth, "", 200)
+
+    @blueprint.post("/login")
+    async def login() -> AnyResponse:
+        if not auth.enabled:
+            return _text("the console is off: set CONSOLE_PASSWORD (or API_TOKEN)", 503)
+        form = await request.form
+        if not auth.login_csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf_token", "")):
+            return await _login_form(auth, "The form expired. Please try again.", 403)
+        if not auth.password_ok(form.get("password", "")):
+            log.warning("CONSOLE_LOGIN_FAILED from=%s", request.remote_addr)
+            return await _login_form(auth, "Wrong password.", 401)
+        session_id, _ = auth.sign_in()
+        log.info("CONSOLE_LOGIN from=%s", request.remote_addr)
+        response = _private(redirect("/console", 303))
+        _set_cookie(response, SESSION_COOKIE, session_id)
+        response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
+        return response
+
+    @blueprint.post("/logout")
+    @signed_in
+    async def logout(_csrf: str) -> AnyResponse:
+        auth.sign_out(request.cookies.get(SESSION_COOKIE))
+        response = redirect("/console/login", 303)
+        response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+        return response
+
+    @blueprint.get("")
+    @signed_in
+    async def overview(csrf: str) -> AnyResponse:
+        return Response(await render_template("overview.html", csrf=csrf, page="overview"))
+
+    @blueprint.get("/pairing.json")
+    @signed_in
+    async def pairing(_csrf: str) -> AnyResponse:
+        hub = running_hub()
+        providers = {s.provider.value: await s.describe() for s in hub.services.all()}
+        baileys = providers.get("baileys", {})
+        qr_id = await qr_fingerprint(hub) if baileys.get("qr_available") else None
+        return _json({"default_provider": hub.services.default.value, "providers": providers, "qr_id": qr_id})
+
+    @blueprint.get("/whatsapp/qr.png")
+    @signed_in
+    async def qr_image(_csrf: str) -> AnyResponse:
+        bridge = running_hub().services.get_whatsapp_service("baileys")
+        assert isinstance(bridge, BaileysService)
+        try:
+            upstream = await bridge.qr(as_json=False)
+        except ProviderError as exc:
+            return _text(exc.message, exc.http_status)
+        if upstream.status_code != 200:
+            return _text("no QR code right now", 404)
+        return Response(upstream.content, content_type=upstream.headers.get("content-type", "image/png"))
+
+    @blueprint.post("/whatsapp/session/<action>")
+    @signed_in
+    async def pairing_action(_csrf: str, action: str) -> AnyResponse:
+        try:
+            chosen = SessionAction(action)
+        except ValueError:
+            return _text("unknown action: expected start, restart or logout", 404)
+        try:
+            said = await session_action(
+                settings.baileys_bridge_url,
+                settings.bridge_api_key,
+                chosen,
+                settings.baileys_bridge_timeout_s,
+            )
+        except SidecarUnavailable as exc:
+            return _text(str(exc), 502)
+        except SidecarRefused as exc:
+            return _text(str(exc), exc.status)
+        log.info("CONSOLE_PAIRING action=%s", chosen.value)
+        return _text(said, 200)
+
+    @blueprint.get("/calls/live")
+    @signed_in
+    async def live_calls(_csrf: str) -> AnyResponse:
+        response = Response(live_events(ai_mode()), content_type="text/event-stream")
+        response.headers["X-Accel-Buffering"] = "no"
+        response.timeout = None
+        return response
+
+    @blueprint.post("/calls/<call_sid>/hangup")
+    @signed_in
+    async def hang_up(_csrf: str, call_sid: str) -> AnyResponse:
+        ai = ai_mode()
+        if ai is None or not await ai.registry.hang_up(call_sid):
+            return _text(f"no call {call_sid} is in progress on this gateway", 404)
+        log.info("CONSOLE_HANGUP call=%s", call_sid)
+        return _text(f"call {call_sid} hung up", 200)
+
+    @blueprint.get("/history")
+    @signed_in
+    async def history(csrf: str) -> AnyResponse:
+        past = await opened["data"].recent_calls()
+        ai = ai_mode()
+        charts = (
+            {c.call_sid: latency_chart(ai.registry.turns.get(c.call_sid, [])) for c in past} if ai else {}
+        )
+        html = await render_template("history.html", csrf=csrf, page="history", calls=past, charts=charts)
+        return Response(html)
+
+    @blueprint.get("/whatsapp")
+    @signed_in
+    async def whatsapp(csrf: str) -> AnyResponse:
+        return await _conversations(csrf, request.args.get("contact"), "", 200)
+
+    @blueprint.post("/whatsapp/send")
+    @signed_in
+    async def whatsapp_send(csrf: str) -> AnyResponse:
+        form = await request.form
+        body = {"to": form.get("to", "").strip(), "text": form.get("text", "")}
+        if form.get("provider"):
+            body["provider"] = form["provider"]
+        try:
+            parsed = parse_send(body)
+        except Invalid as exc:
+            problems = "; ".join(f"{k}: {v}" for k, v in exc.problems.items())
+            return await _conversations(csrf, body["to"] or None, f"Not sent — {problems}", 422)
+        outcome = await running_hub().send(parsed.message, parsed.provider, parsed.fallback)
+        if outcome.error is not None:
+            return await _conversations(
+                csrf, parsed.message.to, f"Not sent — {outcome.error.message}", outcome.error.http_status
+            )
+        log.info("CONSOLE_WHATSAPP_SENT id=%s", outcome.message.id)
+        return redirect("/console/whatsapp?" + urlencode({"contact": parsed.message.to}), 303)
+
+    @blueprint.get("/knowledge")
+    @signed_in
+    async def knowledge(csrf: str) -> AnyResponse:
+        path = Path(settings.knowledge_file)
+        try:
+            text, problem = await asyncio.to_thread(path.read_text, encoding="utf-8"), ""
+        except OSError as exc:
+            text, problem = "", f"cannot read {path}: {exc.strerror}"
+        html = await render_template(
+            "knowledge.html",
+            csrf=csrf,
+            page="knowledge",
+            path=str(path),
+            text=text,
+            problem=problem,
+            greeting=greeting_of(text),
+        )
+        return Response(html)
+
+    async def _conversations(csrf: str, contact: str | None, notice: str, status: int) -> AnyResponse:
+        chosen = None
+        if contact:
+            try:
+                chosen = parse_contact(contact)
+            except Invalid:
+                notice = notice or "That is not a phone number in +E.164 form."
+        messages = await running_hub().store.list_for_contact(chosen) if chosen else []
+        html = await render_template(
+            "whatsapp.html",
+            csrf=csrf,
+            page="whatsapp",
+            contacts=await opened["data"].contacts(),
+            contact=chosen,
+            messages=messages,
+            notice=notice,
+            providers=[s.provider.value for s in running_hub().services.all()],
+            default_provider=running_hub().services.default.value,
+        )
+        return Response(html, status=status)
+
+    return blueprint
+
+
+async def _login_form(auth: ConsoleAuth, problem: str, status: int) -> AnyResponse:
+    nonce = auth.login_nonce()
+    html = await render_template(
+        "login.html", csrf=auth.login_csrf(nonce), problem=problem, enabled=auth.enabled, page="login"
+    )
+    response = _private(Response(html, status=status))
+    _set_cookie(response, LOGIN_COOKIE, nonce)
+    return response
+
+
+def _set_cookie(response: AnyResponse, name: str, value: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="Strict",
+        secure=request.scheme == "https",
+    )
+
+
+def _private(response: AnyResponse) -> AnyResponse:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'"
+    )
+    return response
+
+
+def _text(text: str, status: int) -> Response:
+    return Response(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _json(body: Any) -> Response:
+    return Response(json.dumps(body), content_type="application/json")
