@@ -8,18 +8,32 @@ from datetime import datetime
 from sqlalchemy import desc, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from voice_gateway.storage.calls import CallLog, CallRecord
 from voice_gateway.storage.database import open_engine
-from voice_gateway.storage.schema import call_transcripts, calls, conversations, metadata
+from voice_gateway.storage.schema import conversations, metadata
 
 
 @dataclass(frozen=True, slots=True)
 class PastCall:
+    """A stored call as the history page shows it."""
+
     call_sid: str
     caller: str
     started_at: str
     ended_at: str | None
     outcome: str | None
     transcript: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, record: CallRecord) -> PastCall:
+        return cls(
+            record.call_sid,
+            record.caller,
+            record.started_at,
+            record.ended_at,
+            record.outcome,
+            record.transcript,
+        )
 
     @property
     def started(self) -> str:
@@ -61,30 +75,7 @@ class ConsoleData:
         await self._engine.dispose()
 
     async def recent_calls(self, limit: int = 50) -> list[PastCall]:
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(select(calls).order_by(desc(calls.c.started_at)).limit(limit))).all()
-            sids = [row.call_sid for row in rows]
-            lines = (
-                await conn.execute(
-                    select(call_transcripts.c.call_sid, call_transcripts.c.role, call_transcripts.c.text)
-                    .where(call_transcripts.c.call_sid.in_(sids))
-                    .order_by(call_transcripts.c.id)
-                )
-            ).all()
-        spoken: dict[str, list[tuple[str, str]]] = {sid: [] for sid in sids}
-        for sid, role, text in lines:
-            spoken[str(sid)].append((str(role), str(text)))
-        return [
-            PastCall(
-                row.call_sid,
-                row.caller,
-                row.started_at,
-                row.ended_at,
-                row.outcome,
-                tuple(spoken[row.call_sid]),
-            )
-            for row in rows
-        ]
+        return [PastCall.of(record) for record in await CallLog(self._engine).recent(limit)]
 
     async def contacts(self, limit: int = 100) -> list[Contact]:
         async with self._engine.connect() as conn:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, desc, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voice_gateway.storage.database import now_iso, open_engine
@@ -61,16 +62,34 @@ class CallLog:
             )
 
     async def get(self, call_sid: str) -> CallRecord | None:
+        records = await self._records(select(calls).where(calls.c.call_sid == call_sid))
+        return records[0] if records else None
+
+    async def recent(self, limit: int = 50) -> list[CallRecord]:
+        """The latest calls first, each with its transcript."""
+        return await self._records(select(calls).order_by(desc(calls.c.started_at)).limit(limit))
+
+    async def _records(self, query: Select[Any]) -> list[CallRecord]:
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(calls).where(calls.c.call_sid == call_sid))).first()
-            if row is None:
-                return None
+            rows = (await conn.execute(query)).all()
+            sids = [row.call_sid for row in rows]
             lines = await conn.execute(
-                select(call_transcripts.c.role, call_transcripts.c.text)
-                .where(call_transcripts.c.call_sid == call_sid)
+                select(call_transcripts.c.call_sid, call_transcripts.c.role, call_transcripts.c.text)
+                .where(call_transcripts.c.call_sid.in_(sids))
                 .order_by(call_transcripts.c.id)
             )
-            transcript = tuple((str(role), str(text)) for role, text in lines)
-        return CallRecord(
-            row.call_sid, row.stream_sid, row.caller, row.started_at, row.ended_at, row.outcome, transcript
-        )
+            spoken: dict[str, list[tuple[str, str]]] = {sid: [] for sid in sids}
+            for sid, role, text in lines:
+                spoken[str(sid)].append((str(role), str(text)))
+        return [
+            CallRecord(
+                row.call_sid,
+                row.stream_sid,
+                row.caller,
+                row.started_at,
+                row.ended_at,
+                row.outcome,
+                tuple(spoken[row.call_sid]),
+            )
+            for row in rows
+        ]
