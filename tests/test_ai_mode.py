@@ -213,6 +213,15 @@ async def transfer_to_front_desk(call: ScriptedCall) -> None:
     await call.finish()
 
 
+def twilio_api_env(fake_twilio_api: ServerProcess) -> dict[str, str]:
+    """The gateway's Twilio account, aimed at the loopback stand-in of Twilio's REST API."""
+    return {
+        "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000001",
+        "TWILIO_AUTH_TOKEN": "tok",
+        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{fake_twilio_api.port}",
+    }
+
+
 @pytest.fixture
 def fake_twilio_api() -> Iterator[ServerProcess]:
     proc = ServerProcess(
@@ -232,9 +241,7 @@ async def test_transfer_redirects_the_live_call_through_twilios_rest_api(
         gateway = start_gateway(
             WS_MODE="AI",
             AGENT_ADDR=f"127.0.0.1:{port}",
-            TWILIO_ACCOUNT_SID="AC00000000000000000000000000000001",
-            TWILIO_AUTH_TOKEN="tok",
-            TWILIO_API_BASE_URL=f"http://127.0.0.1:{fake_twilio_api.port}",
+            **twilio_api_env(fake_twilio_api),
         )
         options = CallOptions(
             base_url=base(gateway), audio=tone(1.0), auth_token="tok", realtime=False, tail_s=0.5
@@ -327,9 +334,7 @@ async def test_the_agent_can_whatsapp_the_caller_during_a_call(
         gateway = start_gateway(
             WS_MODE="AI",
             AGENT_ADDR=f"127.0.0.1:{port}",
-            TWILIO_ACCOUNT_SID="AC00000000000000000000000000000001",
-            TWILIO_AUTH_TOKEN="tok",
-            TWILIO_API_BASE_URL=f"http://127.0.0.1:{fake_twilio_api.port}",
+            **twilio_api_env(fake_twilio_api),
             TWILIO_WHATSAPP_FROM="whatsapp:+15005550009",
             WHATSAPP_DEFAULT_PROVIDER="twilio",
         )
