@@ -104,7 +104,10 @@ async def test_an_agent_restarted_mid_call_is_rejoined_and_the_call_goes_on(
     start_gateway: GatewayFactory, start_agent: AgentFactory
 ) -> None:
     agent = start_agent()
-    gateway = start_gateway(WS_MODE="AI", AGENT_ADDR=f"127.0.0.1:{agent.port}")
+    # However long the new process takes to listen on a busy machine, the call waits for it.
+    gateway = start_gateway(
+        WS_MODE="AI", AGENT_ADDR=f"127.0.0.1:{agent.port}", AGENT_RECONNECT_TIMEOUT_S="60"
+    )
     audio = tone(4.0)
     options = CallOptions(base_url=base(gateway), audio=audio, realtime=True, tail_s=1.0)
     call = asyncio.create_task(simulate_call(options))
@@ -125,7 +128,9 @@ async def test_an_agent_that_stays_down_ends_the_call_with_an_apology(
     start_gateway: GatewayFactory, start_agent: AgentFactory
 ) -> None:
     agent = start_agent()
-    gateway = start_gateway(WS_MODE="AI", AGENT_ADDR=f"127.0.0.1:{agent.port}", AGENT_HEALTH_TIMEOUT_S="0.5")
+    gateway = start_gateway(
+        WS_MODE="AI", AGENT_ADDR=f"127.0.0.1:{agent.port}", AGENT_RECONNECT_TIMEOUT_S="0.5"
+    )
     options = CallOptions(base_url=base(gateway), audio=tone(5.0), realtime=True, tail_s=1.0)
     call = asyncio.create_task(simulate_call(options))
     await asyncio.to_thread(agent.wait_for, "CALL_START")

@@ -50,13 +50,15 @@ class AgentLink:
     def stub(self) -> agent_pb2_grpc.AgentServiceStub:
         return agent_pb2_grpc.AgentServiceStub(self.channel)
 
-    async def ready(self) -> tuple[bool, str]:
-        """Ask the agent's standard health service; (True, "SERVING") when calls can be taken."""
+    async def ready(self, timeout_s: float | None = None) -> tuple[bool, str]:
+        """Ask the agent's standard health service; (True, "SERVING") when calls can be taken.
+
+        Waits up to `timeout_s` (default: the health timeout) for the agent to be reachable at all."""
         stub = health_pb2_grpc.HealthStub(self.channel)
         try:
             reply = await stub.Check(
                 health_pb2.HealthCheckRequest(service=AGENT_SERVICE),
-                timeout=self.health_timeout_s,
+                timeout=self.health_timeout_s if timeout_s is None else timeout_s,
                 wait_for_ready=True,
             )
         except grpc.aio.AioRpcError as exc:

@@ -43,6 +43,7 @@ class AiMode:
             lead_ms=self.settings.playback_lead_ms,
             ping_interval_s=self.settings.agent_ping_interval_s,
             end_call_timeout_s=self.settings.end_call_timeout_s,
+            reconnect_timeout_s=self.settings.agent_reconnect_timeout_s,
         )
 
     async def send_whatsapp(self, to: str, text: str) -> str:

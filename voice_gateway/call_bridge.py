@@ -47,6 +47,7 @@ class CallBridge:
         lead_ms: int = 200,
         ping_interval_s: float = 5.0,
         end_call_timeout_s: float = 30.0,
+        reconnect_timeout_s: float = 5.0,
     ) -> None:
         self._stream = stream
         self._send = send
@@ -57,6 +58,7 @@ class CallBridge:
         self._send_whatsapp = send_whatsapp
         self._ping_interval_s = ping_interval_s
         self._end_call_timeout_s = end_call_timeout_s
+        self._reconnect_timeout_s = reconnect_timeout_s
         self.playback = PlaybackQueue(lead_ms)
         self._requests: asyncio.Queue[pb.ConverseRequest | None] = asyncio.Queue()
         self._wake_player = asyncio.Event()
@@ -205,7 +207,8 @@ class CallBridge:
             await self._fail(f"agent stream lost twice ({exc.code().name})")
             return False
         self.restarts += 1
-        ok, detail = await self._link.ready()
+        # A restarting agent (a deploy, a crash under a supervisor) needs a moment to listen again.
+        ok, detail = await self._link.ready(self._reconnect_timeout_s)
         if not ok:
             await self._fail(f"agent unavailable: {detail}")
             return False
@@ -253,7 +256,7 @@ class CallBridge:
             m = response.metrics
             stages = {"endpointing": int(m.extra.get("hangover_ms", 0)), "stt": m.stt_ms}
             stages |= {"llm": m.llm_first_token_ms, "tts": m.tts_first_audio_ms, "total": m.turn_latency_ms}
-            self._registry.turn_latency(self._session_sid(), stages)
+            await self._registry.turn_latency(self._session_sid(), stages)
         elif kind == "pong":
             self.rtt_ms = max(0, _now_ms() - response.pong.client_timestamp_ms)
             metrics.AGENT_RTT.observe(self.rtt_ms / 1000)

@@ -53,6 +53,7 @@ class Settings:
     echo_mark_interval_ms: int = 1000
     agent_addr: str = "127.0.0.1:50051"
     agent_health_timeout_s: float = 1.0
+    agent_reconnect_timeout_s: float = 5.0
     agent_ping_interval_s: float = 5.0
     playback_lead_ms: int = 200
     end_call_timeout_s: float = 30.0
@@ -110,6 +111,7 @@ class Settings:
             echo_mark_interval_ms=reader.parse("ECHO_MARK_INTERVAL_MS", _positive_int, 1000),
             agent_addr=reader.text("AGENT_ADDR") or "127.0.0.1:50051",
             agent_health_timeout_s=reader.parse("AGENT_HEALTH_TIMEOUT_S", _positive_float, 1.0),
+            agent_reconnect_timeout_s=reader.parse("AGENT_RECONNECT_TIMEOUT_S", _positive_float, 5.0),
             agent_ping_interval_s=reader.parse("AGENT_PING_INTERVAL_S", _positive_float, 5.0),
             playback_lead_ms=reader.parse("PLAYBACK_LEAD_MS", _positive_int, 200),
             end_call_timeout_s=reader.parse("END_CALL_TIMEOUT_S", _positive_float, 30.0),
