@@ -1,4 +1,4 @@
-"""AgentService: admission control and protocol checks for Converse, and the placeholder Chat.
+"""AgentService: admission control and protocol checks for Converse; Chat and Synthesize.
 
 Every failure leaves through `errors.grpc_status`, so status codes keep one meaning: INVALID_ARGUMENT
 for a client that breaks the contract, RESOURCE_EXHAUSTED past AGENT_MAX_CALLS, UNAVAILABLE while
@@ -41,6 +41,7 @@ from agent_service.errors import (
 from agent_service.pipelines.base import CallInfo, PipelineOptions
 from agent_service.pipelines.registry import get_pipeline
 from agent_service.settings import AgentSettings
+from agent_service.synthesis import Synthesizer
 from voice_gateway import logs
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
             settings.chat_history_turns,
             settings.chat_max_conversations,
         )
+        self._synthesizer = Synthesizer(settings)
         self._admitted = 0
         self._calls: set[Call] = set()
         self._draining = asyncio.Event()
@@ -221,6 +223,25 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
                 )
             else:  # Lookup: the brain already answered from the knowledge; logged, nothing to carry out
                 log.info("CHAT_LOOKUP conversation=%s topic=%s", cid, action.topic)
+        return response
+
+    async def Synthesize(  # noqa: N802 (generated name)
+        self, request: agent_pb2.SynthesizeRequest, context: Any
+    ) -> agent_pb2.SynthesizeResponse:
+        if self._draining.is_set():
+            await _abort(context, DrainingError("server is shutting down; retry on another instance"))
+        try:
+            response = await self._synthesizer.synthesize(request)
+        except AgentError as e:
+            log.warning("SYNTHESIZE_FAILED code=%s detail=%s", grpc_status(e).name, e.message)
+            await _abort(context, e)
+        log.info(
+            "SYNTHESIZED tts=%s chars=%d bytes=%d ms=%d",
+            response.tts,
+            len(response.text),
+            len(response.audio),
+            response.synthesis_ms,
+        )
         return response
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import io
 import wave
 from pathlib import Path
 
@@ -91,12 +92,18 @@ def wav_to_mulaw(path: Path) -> bytes:
 
 
 def write_mulaw_wav(path: Path, mulaw: bytes) -> None:
-    """Store µ-law audio as 16-bit PCM WAV at 8 kHz, which every player opens."""
-    with wave.open(str(path), "wb") as wav:
+    path.write_bytes(mulaw_wav_bytes(mulaw))
+
+
+def mulaw_wav_bytes(mulaw: bytes) -> bytes:
+    """µ-law audio as a 16-bit PCM WAV at 8 kHz, which every player (and every browser) opens."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(TELEPHONY_RATE)
         wav.writeframes(mulaw_decode(mulaw).astype("<i2").tobytes())
+    return out.getvalue()
 
 
 def write_pcm_wav(path: Path, samples: npt.NDArray[np.int16], rate: int) -> None:

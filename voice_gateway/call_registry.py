@@ -1,7 +1,7 @@
 """The calls this gateway process is carrying, what was said in them, and the ones whose agent failed.
 
-Calls and final transcripts are also written to the data layer (`CallLog`) when one is attached; a
-failed write is logged and counted but never ends or delays a call beyond the write itself.
+Calls, final transcripts and per-turn latencies are also written to the data layer (`CallLog`) when one
+is attached; a failed write is logged and counted but never ends or delays a call beyond the write itself.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from voice_gateway import metrics
-from voice_gateway.storage.calls import CallLog
+from voice_gateway.storage.calls import CallLog, TurnLatency
 
 log = logging.getLogger("voice_gateway.calls")
 
@@ -30,19 +30,12 @@ class LiveCall:
     hang_up: Callable[[], Awaitable[None]] | None = None
 
 
-# Per-turn latency stages in ms (endpointing, stt, llm, tts), as the agent's Metrics report them.
-TurnLatency = dict[str, int]
-REMEMBERED_TURN_CALLS = 200
-
-
 class CallRegistry:
     def __init__(self, call_log: CallLog | None = None, remember_failures: int = 10_000) -> None:
         self.live: dict[str, LiveCall] = {}
         self.call_log = call_log
         self._failures: OrderedDict[str, str] = OrderedDict()
         self._remember = remember_failures
-        # Kept in memory only, for the console's latency chart of recent calls.
-        self.turns: OrderedDict[str, list[TurnLatency]] = OrderedDict()
 
     async def started(
         self,
@@ -63,11 +56,9 @@ class CallRegistry:
         if self.call_log is not None:
             await self._write("transcript", self.call_log.said(call_sid, role, text))
 
-    def turn_latency(self, call_sid: str, stages: TurnLatency) -> None:
-        self.turns.setdefault(call_sid, []).append(stages)
-        self.turns.move_to_end(call_sid)
-        while len(self.turns) > REMEMBERED_TURN_CALLS:
-            self.turns.popitem(last=False)
+    async def turn_latency(self, call_sid: str, stages: TurnLatency) -> None:
+        if call_sid in self.live and self.call_log is not None:
+            await self._write("turn", self.call_log.turn(call_sid, stages))
 
     async def hang_up(self, call_sid: str) -> bool:
         """End a live call on the operator's request; False when no such call is live here."""

@@ -39,10 +39,17 @@ PAYMENTS_REQUESTS = Counter(
     "agentlocator_payments_requests", "Requests to /api/payments/* by route and status", ["route", "status"]
 )
 CALL_LOG_FAILURES = Counter(
-    "agentlocator_call_log_failures", "Writes of calls or transcripts to the database that failed", ["what"]
+    "agentlocator_call_log_failures",
+    "Writes of calls, transcripts or turn latencies to the database that failed",
+    ["what"],
 )
 CALL_WHATSAPP = Counter(
     "agentlocator_call_whatsapp_messages",
     "WhatsApp messages the agent asked to send during calls",
+    ["result"],
+)
+GREETING_PREVIEWS = Counter(
+    "agentlocator_console_greeting_previews",
+    "Greeting recordings the console asked the agent for",
     ["result"],
 )

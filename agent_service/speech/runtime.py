@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import TYPE_CHECKING
 
 from agentlocator.agent.v1 import agent_pb2
 
@@ -19,6 +20,9 @@ from agent_service.pipelines.conversation import ConversationConfig, Conversatio
 from agent_service.speech.base import SpeechError, SpeechToText, TextToSpeech, Vad
 from agent_service.speech.registry import SpeechConfig, SpeechRegistry
 from agent_service.speech.turns import TurnPolicy
+
+if TYPE_CHECKING:
+    from agent_service.settings import AgentSettings
 
 
 class SpeechRuntime:
@@ -73,14 +77,25 @@ class RejectedCall:
 
 _runtime: SpeechRuntime | None = None
 _lock = threading.Lock()
+_registry: SpeechRegistry | None = None
+_registry_lock = threading.Lock()
+
+
+def shared_registry(settings: AgentSettings) -> SpeechRegistry:
+    """The process's speech providers: calls and the Synthesize RPC share one loaded voice."""
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            _registry = SpeechRegistry(SpeechConfig.from_settings(settings))
+        return _registry
 
 
 def from_settings() -> SpeechRuntime:
     from agent_service.brain.registry import build_brain
     from agent_service.knowledge import load_knowledge
-    from agent_service.settings import AgentSettings
+    from agent_service.settings import AgentSettings as Settings
 
-    settings = AgentSettings.from_env()
+    settings = Settings.from_env()
     greeting = settings.greeting or load_knowledge(settings.knowledge_file).greeting
     turns = TurnPolicy(
         speech_threshold=settings.vad_threshold,
@@ -90,8 +105,7 @@ def from_settings() -> SpeechRuntime:
         barge_in_ms=settings.barge_in_ms,
     )
     config = ConversationConfig(greeting=greeting, no_input_ms=round(settings.no_input_s * 1000), turns=turns)
-    speech = SpeechConfig.from_settings(settings)
-    return SpeechRuntime(config, SpeechRegistry(speech), build_brain(settings))
+    return SpeechRuntime(config, shared_registry(settings), build_brain(settings))
 
 
 def open_call(info: CallInfo, outlet: Outlet, options: PipelineOptions) -> CallPipeline:

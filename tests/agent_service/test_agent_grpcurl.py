@@ -103,6 +103,17 @@ def test_grpcurl_chat_without_a_conversation_id_is_invalid_argument(agent: Serve
     assert "conversation_id is required" in result.stderr
 
 
+def test_grpcurl_synthesize_speaks_the_greeting_as_base64_telephone_audio(agent: ServerProcess) -> None:
+    request = {"greeting": True, "encoding": "AUDIO_ENCODING_MULAW_8K"}
+    result = grpcurl(agent, f"{SERVICE}/Synthesize", data=json.dumps(request))
+    assert result.returncode == 0, result.stderr
+    reply = json.loads(result.stdout)
+    assert reply["text"].startswith("Hello, thank you for calling Bright Smile Dental Clinic.")
+    assert reply["encoding"] == "AUDIO_ENCODING_MULAW_8K"
+    assert (reply["sample_rate_hz"], reply["tts"]) == (8000, "piper")
+    assert len(base64.b64decode(reply["audio"])) > 8000  # over a second of µ-law
+
+
 def test_grpcurl_drives_converse_with_a_json_stream_and_gets_the_audio_back(agent: ServerProcess) -> None:
     sent = frames(3)
     requests: list[dict[str, Any]] = [

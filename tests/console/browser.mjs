@@ -103,11 +103,28 @@ async function whatsapp(page) {
   step("SENT", await sent.locator("small").textContent());
   await page.getByRole("link", { name: "Knowledge" }).click();
   await page.locator("#greeting").waitFor();
-  await shot(page, "knowledge", false); // the file itself is long: its top is enough
   step("KNOWLEDGE_SEEN", await page.locator("#greeting").textContent());
 }
 
-const scenarios = { pairing, "live-call": liveCall, whatsapp };
+async function greeting(page) {
+  await signIn(page);
+  await page.getByRole("link", { name: "Knowledge" }).click();
+  await page.waitForURL(/\/console\/knowledge$/);
+  // By keyboard, as an operator without a mouse would.
+  await page.getByRole("button", { name: /Play the greeting/ }).focus();
+  await page.keyboard.press("Enter");
+  await page.locator("#greeting-status").getByText(/Playing what a caller hears/).waitFor();
+  // The player really plays: its clock moves through the recording.
+  await page.waitForFunction(() => document.getElementById("greeting-audio").currentTime > 0.5);
+  const player = await page.evaluate(() => {
+    const audio = document.getElementById("greeting-audio");
+    return { duration: audio.duration, error: audio.error && audio.error.code, visible: !audio.hidden };
+  });
+  await shot(page, "knowledge", false); // the file itself is long: its top is enough
+  step("GREETING_PLAYING", JSON.stringify({ ...player, status: await page.locator("#greeting-status").textContent() }));
+}
+
+const scenarios = { pairing, "live-call": liveCall, whatsapp, greeting };
 
 const profile = mkdtempSync(join(tmpdir(), "agentlocator-chromium-"));
 const browser = await chromium.launchPersistentContext(profile, {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -168,4 +169,18 @@ def test_a_whatsapp_message_sent_from_the_console_goes_through_twilio_and_shows_
     assert [r["form"]["To"] for r in sent] == [f"whatsapp:{who}"]
     assert sent[0]["form"]["Body"] == "Your appointment is confirmed for Tuesday at 10."
     assert "Bright Smile Dental" in browser.expect("KNOWLEDGE_SEEN")
+    browser.finish()
+
+
+def test_the_play_button_plays_the_greeting_in_the_agents_voice(
+    start_gateway: GatewayFactory, agent: ServerProcess, tmp_path: Path, browsers: list[Browser]
+) -> None:
+    gateway = start_gateway(AGENT_ADDR=f"127.0.0.1:{agent.port}", CONSOLE_PASSWORD=PASSWORD)
+    browser = Browser("greeting", url(gateway), PASSWORD, screenshot_dir(tmp_path))
+    browsers.append(browser)
+    player = json.loads(browser.expect("GREETING_PLAYING"))
+    assert player["error"] is None and player["visible"] is True
+    assert player["duration"] > 1.0  # the whole greeting, not a click or an empty file
+    assert "Playing what a caller hears (spoken in" in player["status"]
+    agent.wait_for("SYNTHESIZED tts=piper")
     browser.finish()

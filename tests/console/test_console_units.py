@@ -1,9 +1,12 @@
-"""The console's pure parts: the latency chart and the registry's hang-up and turn memory."""
+"""The console's own parts: the latency chart, and the registry's hang-up and stored turn latencies."""
 
 from __future__ import annotations
 
-from voice_gateway.call_registry import REMEMBERED_TURN_CALLS, CallRegistry
+from pathlib import Path
+
+from voice_gateway.call_registry import CallRegistry
 from voice_gateway.console.chart import CHART_WIDTH, latency_chart
+from voice_gateway.storage.calls import CallLog
 
 
 def test_the_slowest_turn_spans_the_chart_and_stages_stack_in_order() -> None:
@@ -39,10 +42,25 @@ async def test_hang_up_reaches_the_live_calls_bridge_and_only_a_live_call() -> N
     assert await registry.hang_up("CA-unknown") is False
 
 
-def test_turn_latencies_are_remembered_for_a_bounded_number_of_calls() -> None:
-    registry = CallRegistry()
-    for n in range(REMEMBERED_TURN_CALLS + 5):
-        registry.turn_latency(f"CA{n}", {"stt": n})
-    assert len(registry.turns) == REMEMBERED_TURN_CALLS
-    assert "CA0" not in registry.turns
-    assert registry.turns[f"CA{REMEMBERED_TURN_CALLS + 4}"] == [{"stt": REMEMBERED_TURN_CALLS + 4}]
+async def test_turn_latencies_are_stored_with_the_call_and_outlive_the_process(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/calls.db"
+    registry = CallRegistry(await CallLog.open(url))
+    await registry.started("CA1", "MZ1", "+15005550006")
+    await registry.turn_latency("CA1", {"endpointing": 500, "stt": 180, "llm": 2, "tts": 150, "total": 832})
+    await registry.turn_latency("CA1", {"endpointing": 500, "stt": 210, "total": 900})
+    await registry.turn_latency("CA-not-live", {"stt": 1})  # not a call of ours: nothing to attach it to
+    await registry.closed("CA1", "completed")
+    assert registry.call_log is not None
+    await registry.call_log.close()
+
+    reopened = await CallLog.open(url)  # as after a gateway restart
+    try:
+        record = await reopened.get("CA1")
+        assert record is not None
+        assert record.turns == (
+            {"endpointing": 500, "stt": 180, "llm": 2, "tts": 150, "total": 832},
+            {"endpointing": 500, "stt": 210, "llm": 0, "tts": 0, "total": 900},
+        )
+        assert await reopened.get("CA-not-live") is None
+    finally:
+        await reopened.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voice_gateway.call_registry import TurnLatency
+from voice_gateway.storage.calls import TurnLatency
 
 STAGES = ("endpointing", "stt", "llm", "tts")
 CHART_WIDTH = 300  # SVG user units; the SVG scales to the screen

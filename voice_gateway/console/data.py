@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import desc, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from voice_gateway.storage.calls import CallLog, CallRecord
+from voice_gateway.storage.calls import CallLog, CallRecord, TurnLatency
 from voice_gateway.storage.database import open_engine
 from voice_gateway.storage.schema import conversations, metadata
 
@@ -23,6 +23,7 @@ class PastCall:
     ended_at: str | None
     outcome: str | None
     transcript: tuple[tuple[str, str], ...]
+    turns: tuple[TurnLatency, ...]
 
     @classmethod
     def of(cls, record: CallRecord) -> PastCall:
@@ -33,6 +34,7 @@ class PastCall:
             record.ended_at,
             record.outcome,
             record.transcript,
+            record.turns,
         )
 
     @property

@@ -14,9 +14,11 @@ from urllib.parse import urlencode
 from quart import Blueprint, Response, redirect, render_template, request
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
+from voice_gateway.agent_link import AgentLink
 from voice_gateway.console.auth import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, ConsoleAuth, csrf_ok
 from voice_gateway.console.chart import latency_chart
 from voice_gateway.console.data import ConsoleData
+from voice_gateway.console.greeting import GreetingUnavailable, greeting_audio
 from voice_gateway.console.live import ai_mode, greeting_of, live_events, qr_fingerprint, running_hub
 from voice_gateway.console.sidecar import SessionAction, SidecarRefused, SidecarUnavailable, session_action
 from voice_gateway.settings import Settings
@@ -42,6 +44,8 @@ def console_blueprint(settings: Settings) -> Blueprint:
     )
     auth = ConsoleAuth(tuple(s for s in (settings.api_token, settings.console_password) if s))
     opened: dict[str, ConsoleData] = {}
+    # In ECHO mode no agent link exists; the greeting's play button still asks the configured agent.
+    own_link: dict[str, AgentLink] = {}
 
     @blueprint.before_app_serving
     async def open_data() -> None:
@@ -51,6 +55,8 @@ def console_blueprint(settings: Settings) -> Blueprint:
     async def close_data() -> None:
         if (data := opened.pop("data", None)) is not None:
             await data.close()
+        if (link := own_link.pop("agent", None)) is not None:
+            await link.close()
 
     def signed_in(page: Page) -> Page:
         @functools.wraps(page)
@@ -170,10 +176,7 @@ def console_blueprint(settings: Settings) -> Blueprint:
     @signed_in
     async def history(csrf: str) -> AnyResponse:
         past = await opened["data"].recent_calls()
-        ai = ai_mode()
-        charts = (
-            {c.call_sid: latency_chart(ai.registry.turns.get(c.call_sid, [])) for c in past} if ai else {}
-        )
+        charts = {c.call_sid: latency_chart(list(c.turns)) for c in past}
         html = await render_template("history.html", csrf=csrf, page="history", calls=past, charts=charts)
         return Response(html)
 
@@ -220,6 +223,20 @@ def console_blueprint(settings: Settings) -> Blueprint:
             greeting=greeting_of(text),
         )
         return Response(html)
+
+    @blueprint.get("/knowledge/greeting.wav")
+    @signed_in
+    async def greeting_wav(_csrf: str) -> AnyResponse:
+        ai = ai_mode()
+        link = ai.link if ai is not None else own_link.setdefault("agent", AgentLink(settings.agent_addr))
+        try:
+            spoken = await greeting_audio(link)
+        except GreetingUnavailable as exc:
+            return _text(exc.message, exc.http_status)
+        log.info("CONSOLE_GREETING_PREVIEW tts=%s synthesis_ms=%d", spoken.tts, spoken.synthesis_ms)
+        response = Response(spoken.wav, content_type="audio/wav")
+        response.headers["X-Synthesis-Ms"] = str(spoken.synthesis_ms)
+        return response
 
     async def _conversations(csrf: str, contact: str | None, notice: str, status: int) -> AnyResponse:
         chosen = None
@@ -270,8 +287,8 @@ def _private(response: AnyResponse) -> AnyResponse:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'"
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; "
+        "script-src 'self'; frame-ancestors 'none'"
     )
     return response
 

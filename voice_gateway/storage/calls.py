@@ -9,7 +9,11 @@ from sqlalchemy import Select, desc, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voice_gateway.storage.database import now_iso, open_engine
-from voice_gateway.storage.schema import call_transcripts, calls, metadata
+from voice_gateway.storage.schema import call_transcripts, call_turns, calls, metadata
+
+# One turn's latency stages in ms, keyed "endpointing", "stt", "llm", "tts" and "total".
+TurnLatency = dict[str, int]
+STAGES = ("endpointing", "stt", "llm", "tts", "total")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +25,7 @@ class CallRecord:
     ended_at: str | None
     outcome: str | None
     transcript: tuple[tuple[str, str], ...]  # (role, text), in the order spoken
+    turns: tuple[TurnLatency, ...] = ()  # in the order taken
 
 
 class CallLog:
@@ -53,6 +58,11 @@ class CallLog:
                 insert(call_transcripts).values(call_sid=call_sid, role=role, text=text, at=now_iso())
             )
 
+    async def turn(self, call_sid: str, stages: TurnLatency) -> None:
+        values = {f"{stage}_ms": max(0, int(stages.get(stage, 0))) for stage in STAGES}
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(call_turns).values(call_sid=call_sid, at=now_iso(), **values))
+
     async def ended(self, call_sid: str, outcome: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(
@@ -81,6 +91,13 @@ class CallLog:
             spoken: dict[str, list[tuple[str, str]]] = {sid: [] for sid in sids}
             for sid, role, text in lines:
                 spoken[str(sid)].append((str(role), str(text)))
+            measured = await conn.execute(
+                select(call_turns).where(call_turns.c.call_sid.in_(sids)).order_by(call_turns.c.id)
+            )
+            turns: dict[str, list[TurnLatency]] = {sid: [] for sid in sids}
+            for turn in measured:
+                stages = {stage: int(getattr(turn, f"{stage}_ms")) for stage in STAGES}
+                turns[str(turn.call_sid)].append(stages)
         return [
             CallRecord(
                 row.call_sid,
@@ -90,6 +107,7 @@ class CallLog:
                 row.ended_at,
                 row.outcome,
                 tuple(spoken[row.call_sid]),
+                tuple(turns[row.call_sid]),
             )
             for row in rows
         ]

@@ -102,3 +102,18 @@ call_transcripts = Table(
     Column("at", String(40), nullable=False),
 )
 Index("ix_call_transcripts_call", call_transcripts.c.call_sid, call_transcripts.c.id)
+
+# Per-turn latency stages as the agent measured them (its Metrics after each turn), for the console's chart.
+call_turns = Table(
+    "call_turns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), ForeignKey("calls.call_sid"), nullable=False),
+    Column("endpointing_ms", Integer, nullable=False),
+    Column("stt_ms", Integer, nullable=False),
+    Column("llm_ms", Integer, nullable=False),
+    Column("tts_ms", Integer, nullable=False),
+    Column("total_ms", Integer, nullable=False),
+    Column("at", String(40), nullable=False),
+)
+Index("ix_call_turns_call", call_turns.c.call_sid, call_turns.c.id)

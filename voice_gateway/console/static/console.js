@@ -1,4 +1,5 @@
-// The console's only script: WhatsApp pairing state and QR, session buttons, and live call transcripts.
+// The console's only script: WhatsApp pairing state and QR, session buttons, live call transcripts, and
+// the greeting's play button.
 "use strict";
 
 const csrf = document.querySelector("main").dataset.csrf;
@@ -134,4 +135,29 @@ if (document.getElementById("pairing")) {
   const events = new EventSource("/console/calls/live");
   events.onmessage = (event) => renderLiveCalls(JSON.parse(event.data));
   setInterval(showDurations, 1000);
+}
+
+async function playGreeting() {
+  const status = document.getElementById("greeting-status");
+  const player = document.getElementById("greeting-audio");
+  status.className = "muted";
+  status.textContent = "Asking the agent's voice…";
+  try {
+    // Fetched rather than set as the player's src, so a failure shows the server's reason, not a dead player.
+    const response = await fetch("/console/knowledge/greeting.wav", { credentials: "same-origin" });
+    if (!response.ok) throw new Error((await response.text()).trim() || `HTTP ${response.status}`);
+    const took = response.headers.get("X-Synthesis-Ms");
+    if (player.src) URL.revokeObjectURL(player.src);
+    player.src = URL.createObjectURL(await response.blob());
+    player.hidden = false;
+    status.textContent = `Playing what a caller hears (spoken in ${took} ms).`;
+    await player.play();
+  } catch (error) {
+    status.className = "problem";
+    status.textContent = `Could not play the greeting: ${error.message}`;
+  }
+}
+
+if (document.getElementById("play-greeting")) {
+  document.getElementById("play-greeting").addEventListener("click", playGreeting);
 }

@@ -1,0 +1,78 @@
+"""The Synthesize RPC: one text spoken with the voice calls get, so an operator hears it before a caller.
+
+It shares the process's loaded voice with the calls (`shared_registry`), and for MULAW_8K it applies the
+very conversion a call's audio goes through, so what it returns is what a caller would hear.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from agentlocator.agent.v1 import agent_pb2
+
+from agent_service.errors import PipelineError, ProtocolError
+from agent_service.knowledge import load_knowledge
+from agent_service.settings import AgentSettings
+from agent_service.speech import audio
+from agent_service.speech.base import SpeechError, TextToSpeech
+from agent_service.speech.runtime import shared_registry
+
+MAX_TEXT_CHARS = 1000
+_ENCODINGS = (agent_pb2.AUDIO_ENCODING_MULAW_8K, agent_pb2.AUDIO_ENCODING_LINEAR16)
+
+
+class Synthesizer:
+    def __init__(self, settings: AgentSettings) -> None:
+        self._settings = settings
+        self._greeting: str | None = None
+
+    def greeting(self) -> str:
+        """The greeting a call starts with; the same rule as the conversation pipeline's."""
+        if self._greeting is None:
+            self._greeting = self._settings.greeting or load_knowledge(self._settings.knowledge_file).greeting
+        return self._greeting
+
+    async def synthesize(self, request: agent_pb2.SynthesizeRequest) -> agent_pb2.SynthesizeResponse:
+        text = self._text_of(request)
+        if request.encoding not in _ENCODINGS:
+            raise ProtocolError(
+                "SynthesizeRequest.encoding must be AUDIO_ENCODING_MULAW_8K or AUDIO_ENCODING_LINEAR16"
+            )
+        registry = shared_registry(self._settings)
+        try:
+            name = registry.check_overrides({"tts": request.tts} if request.tts else {})["tts"]
+        except SpeechError as e:
+            raise ProtocolError(str(e).replace("provider_overrides['tts']", "SynthesizeRequest.tts")) from e
+        started = time.perf_counter()
+        try:
+            tts: TextToSpeech = await asyncio.to_thread(registry.get, "tts", name)
+            speech = await tts.synthesize(text)
+        except SpeechError as e:
+            raise PipelineError(f"the {name} voice failed: {e}") from e
+        elapsed_ms = round((time.perf_counter() - started) * 1000)
+        if request.encoding == agent_pb2.AUDIO_ENCODING_MULAW_8K:
+            pcm = audio.resample(speech.pcm, speech.sample_rate, audio.TELEPHONE_RATE)
+            data, rate = audio.mulaw_encode(pcm), audio.TELEPHONE_RATE
+        else:
+            data, rate = speech.pcm.astype("<i2").tobytes(), speech.sample_rate
+        return agent_pb2.SynthesizeResponse(
+            audio=data,
+            encoding=request.encoding,
+            sample_rate_hz=rate,
+            text=text,
+            tts=name,
+            synthesis_ms=elapsed_ms,
+        )
+
+    def _text_of(self, request: agent_pb2.SynthesizeRequest) -> str:
+        source = request.WhichOneof("source")
+        if source == "greeting" and request.greeting:
+            return self.greeting()
+        if source != "text" or not request.text.strip():
+            raise ProtocolError("SynthesizeRequest needs a non-empty `text`, or `greeting: true`")
+        if len(request.text) > MAX_TEXT_CHARS:
+            raise ProtocolError(
+                f"SynthesizeRequest.text is {len(request.text)} characters; the limit is {MAX_TEXT_CHARS}"
+            )
+        return request.text.strip()
