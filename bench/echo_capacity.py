@@ -1,8 +1,10 @@
-"""Echo capacity and gRPC hop cost: N concurrent real-time calls against three servers, in one run.
+"""Echo capacity and gRPC hop cost: N concurrent real-time calls against four servers, in one run.
 
-- `bare`: the baseline, a bare `websockets` echo (bench/bare_echo.py);
-- `echo`: our gateway in WS_MODE=ECHO;
-- `ai`:   our gateway in WS_MODE=AI with the agent service's `echo` pipeline (gateway → gRPC → agent → back).
+- `bare`:           the baseline, a bare `websockets` echo (bench/bare_echo.py);
+- `echo-hypercorn`: our gateway in WS_MODE=ECHO with WS_SERVER=hypercorn (Hypercorn parses the frames);
+- `echo`:           our gateway in WS_MODE=ECHO, default WS_SERVER=websockets (the fast path);
+- `ai`:             our gateway in WS_MODE=AI with the agent service's `echo` pipeline
+                    (gateway → gRPC → agent → back).
 Every (server, N) run gets fresh server processes pinned to core 0, the load generator pinned to core 1.
 Server CPU is read from /proc (utime+stime over the load window); RSS is the peak (VmHWM).
 Run: `.venv/bin/python -m bench.echo_capacity --calls 1,25,50,100,200 --seconds 30`.
@@ -62,6 +64,8 @@ def servers(kind: str) -> Iterator[tuple[str, list[ServerProcess]]]:
             "TWILIO_AUTH_TOKEN": "",
             "LOG_LEVEL": "WARNING",
         }
+        if kind == "echo-hypercorn":
+            env["WS_SERVER"] = "hypercorn"
         if kind == "ai":
             agent_env = {"AGENT_LISTEN": "127.0.0.1:0", "AGENT_MAX_CALLS": "10000", "LOG_LEVEL": "WARNING"}
             agent = ServerProcess(
@@ -136,7 +140,7 @@ def main() -> None:
     )
     parser.add_argument("--calls", default="1,25,50,100,200")
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--servers", default="bare,echo,ai")
+    parser.add_argument("--servers", default="bare,echo-hypercorn,echo,ai")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()
     rows = []
@@ -145,7 +149,7 @@ def main() -> None:
             row = run_one(kind, calls, args.seconds)
             rows.append(row)
             print(
-                f"{kind:5} {calls:4} calls: p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms, "
+                f"{kind:14} {calls:4} calls: p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms, "
                 f"lost {row['frames_lost']}, server CPU {row['server_cpu_pct_total']:.0f}%",
                 file=sys.stderr,
                 flush=True,

@@ -13,10 +13,12 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import itertools
 import os
 import secrets
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,7 +76,9 @@ async def run_call(
                 ).decode()
             )
             done = asyncio.Event()
-            reader = asyncio.create_task(_read(ws, stream_sid, send_times, frames, result, done))
+            # One sequence for the stream, shared by media and mark echoes, as Twilio numbers them.
+            sequence = itertools.count(2)
+            reader = asyncio.create_task(_read(ws, stream_sid, send_times, frames, result, done, sequence))
             t0 = time.perf_counter()
             for i in range(frames):
                 due = t0 + i * FRAME_S
@@ -94,7 +98,7 @@ async def run_call(
                     orjson.dumps(
                         {
                             "event": "media",
-                            "sequenceNumber": str(i + 2),
+                            "sequenceNumber": str(next(sequence)),
                             "media": media,
                             "streamSid": stream_sid,
                         }
@@ -108,7 +112,7 @@ async def run_call(
                 orjson.dumps(
                     {
                         "event": "stop",
-                        "sequenceNumber": str(frames + 2),
+                        "sequenceNumber": str(next(sequence)),
                         "streamSid": stream_sid,
                         "stop": {"accountSid": "AC", "callSid": call_sid},
                     }
@@ -127,6 +131,7 @@ async def _read(
     frames: int,
     result: CallResult,
     done: asyncio.Event,
+    sequence: Iterator[int],
 ) -> None:
     async for raw in ws:
         now = time.perf_counter()
@@ -143,7 +148,9 @@ async def _read(
             if result.received_bytes >= frames * FRAME:
                 done.set()
         elif event == "mark":
-            await ws.send(orjson.dumps({"event": "mark", "streamSid": sid, "mark": message["mark"]}).decode())
+            number = str(next(sequence))
+            mark = {"event": "mark", "sequenceNumber": number, "streamSid": sid, "mark": message["mark"]}
+            await ws.send(orjson.dumps(mark).decode())
 
 
 async def main(url: str, calls: int, seconds: float) -> dict[str, object]:

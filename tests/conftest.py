@@ -15,7 +15,7 @@ AgentProcess = ServerProcess
 AgentFactory = Callable[..., ServerProcess]
 
 
-def _gateway_factory(data_dir: Path) -> tuple[GatewayFactory, list[ServerProcess]]:
+def gateway_factory(data_dir: Path) -> tuple[GatewayFactory, list[ServerProcess]]:
     started: list[ServerProcess] = []
 
     def start(**env: str) -> ServerProcess:
@@ -38,7 +38,7 @@ def _gateway_factory(data_dir: Path) -> tuple[GatewayFactory, list[ServerProcess
 @pytest.fixture
 def start_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayFactory]:
     """Start `python -m voice_gateway` with extra environment; every process is stopped afterwards."""
-    start, started = _gateway_factory(tmp_path_factory.mktemp("gateway"))
+    start, started = gateway_factory(tmp_path_factory.mktemp("gateway"))
     yield start
     for proc in started:
         proc.stop()
@@ -47,7 +47,7 @@ def start_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayF
 @pytest.fixture(scope="module")
 def echo_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One ECHO-mode gateway without Twilio authentication, shared by a test module."""
-    start, started = _gateway_factory(tmp_path_factory.mktemp("gateway"))
+    start, started = gateway_factory(tmp_path_factory.mktemp("gateway"))
     yield start()
     for proc in started:
         proc.stop()
@@ -56,7 +56,7 @@ def echo_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 @pytest.fixture(scope="module")
 def signed_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """An ECHO-mode gateway that demands Twilio signatures (token `AUTH_TOKEN`)."""
-    start, started = _gateway_factory(tmp_path_factory.mktemp("gateway"))
+    start, started = gateway_factory(tmp_path_factory.mktemp("gateway"))
     yield start(TWILIO_AUTH_TOKEN=AUTH_TOKEN)
     for proc in started:
         proc.stop()

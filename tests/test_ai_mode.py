@@ -116,8 +116,9 @@ async def test_an_agent_restarted_mid_call_is_rejoined_and_the_call_goes_on(
     agent.kill()
     start_agent(AGENT_LISTEN=f"127.0.0.1:{agent.port}")
     report = await call
-    assert report.close_code == 1000
-    assert report.action_status == 200 and "<Say>" not in report.action_body
+    story = "\n".join(gateway.matching("AGENT") + gateway.matching("AI_CALL"))
+    assert report.close_code == 1000, story
+    assert report.action_status == 200 and "<Say>" not in report.action_body, story
     gateway.wait_for(f"AGENT_STREAM_RESUMED call={options.call_sid}")
     end = gateway.wait_for(f"AI_CALL_END call={options.call_sid}")
     assert "restarts=1" in end

@@ -1,4 +1,4 @@
-"""The real gateway under Hypercorn, driven over loopback by real WebSocket clients and the simulator."""
+"""The real gateway, driven over loopback by real WebSocket clients and the simulator, on both WS servers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import AUTH_TOKEN, GatewayFactory
+from tests.conftest import AUTH_TOKEN, GatewayFactory, gateway_factory
 from tests.procs import ROOT, ServerProcess
 from voice_gateway.audio import mulaw_encode
 from voice_gateway.media_streams import TwilioStream
@@ -25,6 +25,27 @@ from voice_gateway.simulate import CallOptions, simulate_call
 from voice_gateway.twilio_auth import TwilioSignatures
 
 pytestmark = pytest.mark.integration
+
+
+# Every test here runs against both WebSocket servers (WS_SERVER): what Twilio sees must not differ.
+@pytest.fixture(scope="module", params=["websockets", "hypercorn"])
+def echo_gateway(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServerProcess]:
+    start, started = gateway_factory(tmp_path_factory.mktemp("gateway"))
+    yield start(WS_SERVER=request.param)
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture(scope="module", params=["websockets", "hypercorn"])
+def signed_gateway(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServerProcess]:
+    start, started = gateway_factory(tmp_path_factory.mktemp("gateway"))
+    yield start(TWILIO_AUTH_TOKEN=AUTH_TOKEN, WS_SERVER=request.param)
+    for proc in started:
+        proc.stop()
 
 
 def tone(seconds: float, hz: float = 440.0) -> bytes:

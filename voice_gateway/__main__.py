@@ -1,4 +1,8 @@
-"""`python -m voice_gateway`: the gateway under Hypercorn, configured from the environment."""
+"""`python -m voice_gateway`: the gateway under Hypercorn, configured from the environment.
+
+With WS_SERVER=websockets (the default) the Media Streams WebSocket is served by `fast_ws` behind our own
+listener (`serving`); every HTTP route is Hypercorn's either way.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ import sys
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from voice_gateway import logs
+from voice_gateway import logs, serving
 from voice_gateway.app import create_app, startup_warnings
-from voice_gateway.settings import Settings, SettingsError
+from voice_gateway.media_ws import MEDIA_STREAMS
+from voice_gateway.settings import Settings, SettingsError, WsServer
+from voice_gateway.twiml import STREAM_PATH
 
 log = logging.getLogger("voice_gateway")
 
@@ -44,13 +50,19 @@ async def _serve(settings: Settings) -> None:
         log.warning("%s", warning)
     # Printed whatever LOG_LEVEL says: supervisors and tests wait for this line to learn the port.
     print(
-        f"GATEWAY_LISTENING host={settings.bind_host} port={port} mode={settings.ws_mode.value}", flush=True
+        f"GATEWAY_LISTENING host={settings.bind_host} port={port} mode={settings.ws_mode.value} "
+        f"ws_server={settings.ws_server.value}",
+        flush=True,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve(app, hypercorn_config(settings, sock), shutdown_trigger=stop.wait)
+    config = hypercorn_config(settings, sock)
+    if settings.ws_server is WsServer.HYPERCORN:
+        await serve(app, config, shutdown_trigger=stop.wait)
+    else:
+        await serving.serve(app, STREAM_PATH, app.extensions[MEDIA_STREAMS], config, sock, stop.wait)
     log.info("GATEWAY_STOPPED")
 
 

@@ -13,7 +13,7 @@ from voice_gateway import metrics, twiml
 from voice_gateway.abuse import CALLS_BUSY, install_abuse_guard
 from voice_gateway.ai_mode import AiMode
 from voice_gateway.console import AI_MODE, console_blueprint
-from voice_gateway.media_ws import register_media_stream
+from voice_gateway.media_ws import MEDIA_STREAMS, register_media_stream
 from voice_gateway.payments import payments_blueprint
 from voice_gateway.public_url import public_base_url
 from voice_gateway.settings import Settings, WsMode
@@ -150,6 +150,7 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
         return Response(f"request body over {settings.max_body_bytes} bytes\n", status=413)
 
     media_streams = register_media_stream(app, settings, ai.bridge if ai is not None else None, guard)
+    app.extensions[MEDIA_STREAMS] = media_streams  # `python -m voice_gateway` serves it on the fast path
     app.register_blueprint(whatsapp_blueprint(settings))
     app.register_blueprint(payments_blueprint(settings))
     app.register_blueprint(console_blueprint(settings))

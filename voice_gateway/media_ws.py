@@ -3,21 +3,24 @@
 Handshake rules (each one is a Twilio error 31920 when broken): answer 101 on this exact path, echo the
 `audio.twilio.com` subprotocol only when the client offered it, and never require an Origin header.
 
-This endpoint is plain ASGI mounted in front of the Quart app: Quart's WebSocket wrapper adds a queue
-hop and a task switch to every frame, which at 50 frames a second per call is most of what a call costs.
+This endpoint is plain ASGI: Quart's WebSocket wrapper adds a queue hop and a task switch to every frame,
+which at 50 frames a second per call is most of what a call costs. `python -m voice_gateway` serves it
+through `fast_ws` (WS_SERVER=websockets); it is also mounted ahead of the Quart app, so Hypercorn alone
+(WS_SERVER=hypercorn, or the app run by any ASGI server) serves it the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from quart import Quart
 
 from voice_gateway import logs, metrics
 from voice_gateway.abuse import SIGNATURE_BLOCK_TEXT, AbuseGuard
+from voice_gateway.fast_ws import AsgiApp, Receive, Scope
+from voice_gateway.fast_ws import Send as AsgiSend
 from voice_gateway.media_streams import BadFrame, MediaStreamServer, ProtocolViolation, Start, Stop
 from voice_gateway.public_url import public_base_url, websocket_url
 from voice_gateway.settings import Settings, WsMode
@@ -28,12 +31,8 @@ from voice_gateway.twiml import STREAM_PATH
 log = logging.getLogger("voice_gateway.ws")
 
 TWILIO_SUBPROTOCOL = "audio.twilio.com"
+MEDIA_STREAMS = "agentlocator.media_streams"  # app.extensions key of the MediaStreamEndpoint
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-AsgiSend = Callable[[Message], Awaitable[None]]
-AsgiApp = Callable[[Scope, Receive, AsgiSend], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
 # Builds the AI mode for one stream; the call bridge registers itself here.
 ModeFactory = Callable[[MediaStreamServer, Send, Close], StreamMode]
