@@ -38,6 +38,9 @@ class Call:
         self.info = info
         self.outbox = Outbox()
         self.in_frames = 0
+        # 20 ms of caller audio, in bytes: an AudioIn may carry several frames (see AudioIn in the proto).
+        linear16 = info.encoding == agent_pb2.AUDIO_ENCODING_LINEAR16
+        self._frame_bytes = info.sample_rate_hz * 2 // 50 if linear16 else 160
         self.out_frames = 0
         self.rtt_ms = 0
         self.end_reason = "unknown"
@@ -125,8 +128,9 @@ class Call:
         """Dispatch one request; False once the call is over."""
         kind = request.WhichOneof("event")
         if kind == "audio_in":
-            self.in_frames += 1
-            metrics.FRAMES_IN.inc()
+            frames = max(1, len(request.audio_in.audio) // self._frame_bytes)
+            self.in_frames += frames
+            metrics.FRAMES_IN.inc(frames)
             await self._pipeline.on_audio(request.audio_in)
         elif kind == "ping":
             self.rtt_ms = request.ping.last_rtt_ms or self.rtt_ms

@@ -14,6 +14,7 @@ from collections import deque
 from agentlocator.agent.v1 import agent_pb2
 
 _PURGEABLE = frozenset({"audio_out", "mark"})
+MAX_CHUNKS_PER_WRITE = 10
 
 
 class Outbox:
@@ -24,6 +25,8 @@ class Outbox:
         self._cond = asyncio.Condition()
         self._closed = False
         self._last: agent_pb2.ConverseResponse | None = None
+        # Chunks leave numbered 0, 1, 2… per utterance, whatever was merged on the way.
+        self._chunk_seq: dict[str, int] = {}
 
     @property
     def closed(self) -> bool:
@@ -61,6 +64,36 @@ class Outbox:
                 self._media.clear()
             self._cond.notify_all()
 
+    def _merged_audio(self, first: agent_pb2.ConverseResponse) -> agent_pb2.ConverseResponse:
+        """`first`, with the same utterance's audio queued right behind it: a gRPC write costs far more
+        than its bytes, so chunks a slow write left waiting go as one (no delay when none wait)."""
+        if first.WhichOneof("event") != "audio_out":
+            return first
+        utterance = first.audio_out.utterance_id
+        if not self._media or first.audio_out.final:
+            return self._numbered(first)
+        chunks, final = [first.audio_out.audio], False
+        while self._media and len(chunks) < MAX_CHUNKS_PER_WRITE and not final:
+            following = self._media[0]
+            if following.WhichOneof("event") != "audio_out" or following.audio_out.utterance_id != utterance:
+                break
+            self._media.popleft()
+            chunks.append(following.audio_out.audio)
+            final = following.audio_out.final
+        if len(chunks) == 1:
+            return self._numbered(first)
+        merged = agent_pb2.AudioOut(audio=b"".join(chunks), utterance_id=utterance, final=final)
+        return self._numbered(agent_pb2.ConverseResponse(audio_out=merged))
+
+    def _numbered(self, response: agent_pb2.ConverseResponse) -> agent_pb2.ConverseResponse:
+        out = response.audio_out
+        if out.final:
+            out.chunk_seq = self._chunk_seq.pop(out.utterance_id, 0)
+        else:
+            out.chunk_seq = self._chunk_seq.get(out.utterance_id, 0)
+            self._chunk_seq[out.utterance_id] = out.chunk_seq + 1
+        return response
+
     async def get(self) -> agent_pb2.ConverseResponse | None:
         """The next response to write, control first; None once closed and drained."""
         async with self._cond:
@@ -68,7 +101,7 @@ class Outbox:
             if self._control:
                 return self._control.popleft()
             if self._media:
-                response = self._media.popleft()
+                response = self._merged_audio(self._media.popleft())
                 self._cond.notify_all()  # a producer may be waiting for room
                 return response
             last, self._last = self._last, None

@@ -97,6 +97,31 @@ async def test_outbox_sends_control_ahead_of_queued_audio() -> None:
     assert (await _next(outbox)).audio_out.utterance_id == "u1"
 
 
+async def test_outbox_sends_queued_chunks_of_one_utterance_as_one_numbered_in_order() -> None:
+    def chunk(uid: str, audio: bytes, final: bool = False) -> Any:
+        out = agent_pb2.AudioOut(audio=audio, utterance_id=uid, final=final)
+        return agent_pb2.ConverseResponse(audio_out=out)
+
+    outbox = Outbox()
+    await outbox.put_media(chunk("u1", b"a"))
+    first = await _next(outbox)  # nothing waiting behind it: sent as it is
+    for part in (b"b", b"c", b"d"):
+        await outbox.put_media(chunk("u1", part))
+    await outbox.put_media(chunk("u1", b"e", final=True))
+    await outbox.put_media(chunk("u2", b"f"))
+    await outbox.put_media(agent_pb2.ConverseResponse(mark=agent_pb2.Mark(mark_id="m2")))
+    await outbox.put_media(chunk("u2", b"g", final=True))
+    sent = [await _next(outbox) for _ in range(4)]
+    outs = [first.audio_out, sent[0].audio_out, sent[1].audio_out, sent[3].audio_out]
+    assert [(o.utterance_id, o.audio, o.chunk_seq, o.final) for o in outs] == [
+        ("u1", b"a", 0, False),
+        ("u1", b"bcde", 1, True),  # merged up to the final chunk
+        ("u2", b"f", 0, False),  # a mark in between keeps its place
+        ("u2", b"g", 1, True),
+    ]
+    assert sent[2].mark.mark_id == "m2"
+
+
 async def test_outbox_close_discarding_media_ends_with_the_last_message_then_none() -> None:
     outbox = Outbox()
     await outbox.put_media(_audio("u1"))
