@@ -118,7 +118,7 @@ class CallBridge:
             sample_rate_hz=start.sample_rate,
             protocol_version=PROTOCOL_VERSION,
         )
-        await self._registry.started(
+        self._registry.started(
             start.call_sid, start.stream_sid, params.get("From", ""), hang_up=self.hang_up_by_operator
         )
         self._open(resumed=False)
@@ -281,13 +281,13 @@ class CallBridge:
             m = response.metrics
             stages = {"endpointing": int(m.extra.get("hangover_ms", 0)), "stt": m.stt_ms}
             stages |= {"llm": m.llm_first_token_ms, "tts": m.tts_first_audio_ms, "total": m.turn_latency_ms}
-            await self._registry.turn_latency(self._session_sid(), stages)
+            self._registry.turn_latency(self._session_sid(), stages)
         elif kind == "pong":
             self.rtt_ms = max(0, _now_ms() - response.pong.client_timestamp_ms)
             metrics.AGENT_RTT.observe(self.rtt_ms / 1000)
         elif kind == "transcript":
             role = pb.Role.Name(response.transcript.role).removeprefix("ROLE_").lower()
-            await self._registry.transcript(
+            self._registry.transcript(
                 self._session_sid(), role, response.transcript.text, response.transcript.is_final
             )
 

