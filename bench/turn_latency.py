@@ -8,7 +8,9 @@ the question (spoken by Piper, at telephone quality), then line noise while the 
   received (what a caller experiences);
 - the agent's own stages for that turn, as it reported them in `Metrics` and the gateway stored them
   (`call_turns`): endpointing (the hangover), STT, brain first token, TTS first audio, and its total;
-- transport: caller-measured minus the agent's total (gRPC, the gateway, the WebSocket, playout pacing).
+- the rest: caller-measured minus the agent's total. Mostly the VAD's tail (Silero's speech probability
+  stays high ~100 ms after the sound stops, so the agent's clock starts that much after the caller's),
+  plus gRPC, the gateway and the WebSocket (well under a millisecond each at this load).
 
 The first configuration, `receptionist` (the default brain), is the baseline the others are compared to.
 Run: `.venv/bin/python -m bench.turn_latency` (about 2 minutes).
@@ -144,7 +146,7 @@ def _ms(value: float | int | None) -> str:
 def table(results: dict[str, list[Turn]]) -> str:
     lines = [
         "| configuration | question | endpointing | STT | brain first token | TTS first audio | agent total"
-        " | transport | caller-measured |",
+        " | rest | caller-measured |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, turns in results.items():
@@ -157,7 +159,7 @@ def table(results: dict[str, list[Turn]]) -> str:
             )
     lines += [
         "",
-        "| configuration | median caller-measured ms | median transport ms | ÷ receptionist |",
+        "| configuration | median caller-measured ms | median rest ms | ÷ receptionist |",
         "|---|---|---|---|",
     ]
     baseline = None
