@@ -4,7 +4,9 @@
 - `echo-hypercorn`: our gateway in WS_MODE=ECHO with WS_SERVER=hypercorn (Hypercorn parses the frames);
 - `echo`:           our gateway in WS_MODE=ECHO, default WS_SERVER=websockets (the fast path);
 - `ai`:             our gateway in WS_MODE=AI with the agent service's `echo` pipeline
-                    (gateway → gRPC → agent → back).
+                    (gateway → gRPC → agent → back);
+- `ai-split`:       the same with the agent pinned to the load generator's core instead of the gateway's
+                    (not in the default set: it shows what sharing one core costs the hop).
 Every (server, N) run gets fresh server processes pinned to core 0, the load generator pinned to core 1.
 Server CPU is read from /proc (utime+stime over the load window); RSS is the peak (VmHWM).
 Run: `.venv/bin/python -m bench.echo_capacity --calls 1,25,50,100,200 --seconds 30`.
@@ -66,10 +68,11 @@ def servers(kind: str) -> Iterator[tuple[str, list[ServerProcess]]]:
         }
         if kind == "echo-hypercorn":
             env["WS_SERVER"] = "hypercorn"
-        if kind == "ai":
+        if kind in ("ai", "ai-split"):
+            agent_core = CLIENT_CORE if kind == "ai-split" else SERVER_CORE
             agent_env = {"AGENT_LISTEN": "127.0.0.1:0", "AGENT_MAX_CALLS": "10000", "LOG_LEVEL": "WARNING"}
             agent = ServerProcess(
-                pinned(SERVER_CORE, python_module("agent_service")), agent_env, "AGENT_LISTENING"
+                pinned(agent_core, python_module("agent_service")), agent_env, "AGENT_LISTENING"
             )
             procs.append(agent.start())
             env |= {"WS_MODE": "AI", "AGENT_ADDR": f"127.0.0.1:{agent.port}"}
@@ -123,7 +126,8 @@ def table(rows: list[dict[str, object]]) -> str:
             if base and r is not base and base["server_cpu_pct_total"]
             else "—"
         )
-        hop = f"{r['p50_ms'] - same_echo['p50_ms']:+.2f}" if r["server"] == "ai" and same_echo else "—"  # type: ignore[operator]
+        is_ai = str(r["server"]).startswith("ai")
+        hop = f"{r['p50_ms'] - same_echo['p50_ms']:+.2f}" if is_ai and same_echo else "—"  # type: ignore[operator]
         cpu = " + ".join(f"{c:.0f}" for c in r["server_cpu_pct"])  # type: ignore[attr-defined]
         rss = " + ".join(f"{m:.0f}" for m in r["rss_peak_mb"])  # type: ignore[attr-defined]
         lines.append(
