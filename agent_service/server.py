@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from agent_service import metrics
+from agent_service.pipelines.registry import get_pipeline
 from agent_service.servicer import AgentServicer
 from agent_service.settings import AgentSettings
 
@@ -70,6 +71,19 @@ async def shutdown(running: RunningServer, grace_s: float) -> None:
     log.info("AGENT_STOPPED calls_left=%d", running.servicer.active_calls)
 
 
+async def _warm_up(settings: AgentSettings) -> None:
+    spec = get_pipeline(settings.pipeline)
+    if spec.warm_up is None:
+        return
+    started = time.monotonic()
+    try:
+        await asyncio.to_thread(spec.warm_up)
+    except Exception as e:  # the first call tries again and reports the error to its caller
+        log.error("PIPELINE_WARM_FAILED pipeline=%s error=%r", spec.name, e)
+        return
+    log.info("PIPELINE_WARM pipeline=%s ms=%d", spec.name, round((time.monotonic() - started) * 1000))
+
+
 async def serve(settings: AgentSettings, stop: asyncio.Event) -> None:
     """Run until `stop` is set, then shut down gracefully."""
     # Bound first: a taken metrics port stops start-up (OSError) before any call can be admitted.
@@ -80,7 +94,10 @@ async def serve(settings: AgentSettings, stop: asyncio.Event) -> None:
     # Exactly one line, printed whatever LOG_LEVEL says: scripts and tests wait for it to learn the port.
     print(f"AGENT_LISTENING addr={host}:{running.port} port={running.port}", flush=True)
     log.info("pipeline=%s max_calls=%d", settings.pipeline, settings.max_calls)
+    warming = asyncio.create_task(_warm_up(settings)) if settings.warm_up else None
     await stop.wait()
+    if warming is not None:
+        warming.cancel()  # the thread finishes on its own; nobody waits for it any more
     log.info("AGENT_SHUTDOWN calls=%d grace_s=%s", running.servicer.active_calls, settings.shutdown_grace_s)
     await shutdown(running, settings.shutdown_grace_s)
     metrics_server.close()

@@ -79,6 +79,7 @@ class AgentSettings:
     tts_voice: str = "alloy"
     speech_timeout_s: float = 10.0
     greeting: str = ""  # empty: the knowledge file's greeting
+    warm_up: bool = True  # load the pipeline's models right after start-up, not on the first call
     no_input_s: float = 8.0
     hangover_ms: int = 500
     barge_in_ms: int = 180
@@ -156,6 +157,7 @@ class AgentSettings:
             tts_voice=read.parse("TTS_VOICE", str, d.tts_voice),
             speech_timeout_s=read.parse("SPEECH_TIMEOUT_S", _positive_float, d.speech_timeout_s),
             greeting=read.parse("AGENT_GREETING", str, d.greeting),
+            warm_up=read.parse("AGENT_WARM_UP", _bool, d.warm_up),
             no_input_s=read.parse("AGENT_NO_INPUT_S", _positive_float, d.no_input_s),
             hangover_ms=read.parse("AGENT_HANGOVER_MS", _positive_int, d.hangover_ms),
             barge_in_ms=read.parse("AGENT_BARGE_IN_MS", _positive_int, d.barge_in_ms),

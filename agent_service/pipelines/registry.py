@@ -15,6 +15,8 @@ from agent_service.speech import runtime as speech_runtime
 class PipelineSpec:
     name: str
     open_call: Callable[[CallInfo, Outlet, PipelineOptions], CallPipeline]
+    # Loads what the first call would otherwise wait for; run in a worker thread after start-up.
+    warm_up: Callable[[], None] | None = None
 
 
 class UnknownPipelineError(AgentError):
@@ -44,5 +46,8 @@ def get_pipeline(name: str) -> PipelineSpec:
 
 
 register(PipelineSpec(name="echo", open_call=echo.EchoPipeline))
-# VAD → STT → brain → TTS (agent_service/speech); models load on the first call, not at import.
-register(PipelineSpec(name="conversation", open_call=speech_runtime.open_call))
+# VAD → STT → brain → TTS (agent_service/speech); models load after start-up (AGENT_WARM_UP) or on the
+# first call, never at import.
+register(
+    PipelineSpec(name="conversation", open_call=speech_runtime.open_call, warm_up=speech_runtime.warm_up)
+)

@@ -108,11 +108,23 @@ def from_settings() -> SpeechRuntime:
     return SpeechRuntime(config, shared_registry(settings), build_brain(settings))
 
 
-def open_call(info: CallInfo, outlet: Outlet, options: PipelineOptions) -> CallPipeline:
-    """The registry's entry point: one process-wide runtime, built on the first call."""
-    del options
+def _shared_runtime() -> SpeechRuntime:
     global _runtime
     with _lock:
         if _runtime is None:
             _runtime = from_settings()
-    return _runtime.open_call(info, outlet)
+        return _runtime
+
+
+def open_call(info: CallInfo, outlet: Outlet, options: PipelineOptions) -> CallPipeline:
+    """The registry's entry point: one process-wide runtime, built on the first call (or by warm_up)."""
+    del options
+    return _shared_runtime().open_call(info, outlet)
+
+
+def warm_up() -> None:
+    """Build the runtime (brain included) and load the default voice, VAD and STT; blocking, for a thread."""
+    runtime = _shared_runtime()
+    config = runtime.registry.config
+    for kind, name in (("tts", config.tts), ("vad", config.vad), ("stt", config.stt)):
+        runtime.registry.get(kind, name)
