@@ -20,6 +20,7 @@ from agentlocator.agent.v1 import agent_pb2 as pb
 
 from voice_gateway import metrics
 from voice_gateway.agent_link import AgentLink
+from voice_gateway.agent_requests import AgentRequests
 from voice_gateway.call_registry import CallRegistry
 from voice_gateway.media_streams import Dtmf, MarkEcho, Media, MediaStreamServer, Start, Stop
 from voice_gateway.playback import AudioFrame, PlaybackQueue
@@ -29,8 +30,6 @@ log = logging.getLogger("voice_gateway.bridge")
 
 PROTOCOL_VERSION = 1
 END_OF_CALL_MARK = "agentlocator-end-of-call"
-# At most 200 ms of caller audio in one AudioIn when frames queued up behind a slow write.
-MAX_FRAMES_PER_AUDIO_IN = 10
 Close = Callable[[int, str], Awaitable[None]]
 Transfer = Callable[[str, str], Awaitable[None]]
 SendWhatsApp = Callable[[str, str], Awaitable[str]]  # (to, text) -> our message id
@@ -62,9 +61,7 @@ class CallBridge:
         self._end_call_timeout_s = end_call_timeout_s
         self._reconnect_timeout_s = reconnect_timeout_s
         self.playback = PlaybackQueue(lead_ms)
-        self._requests: asyncio.Queue[pb.ConverseRequest | None] = asyncio.Queue()
-        # A request taken from the queue while merging audio, to be written next.
-        self._carry: list[pb.ConverseRequest | None] = []
+        self._requests = AgentRequests()
         self._wake_player = asyncio.Event()
         # Whoever releases audio (the agent reader as it arrives, the player on the clock) holds this
         # while it sends, so frames keep their order and a clear never overtakes frames already taken.
@@ -90,7 +87,7 @@ class CallBridge:
             audio = pb.AudioIn(
                 audio=event.payload, seq=event.sequence_number, media_timestamp_ms=event.timestamp_ms
             )
-            self._requests.put_nowait(pb.ConverseRequest(audio_in=audio))
+            self._requests.put(pb.ConverseRequest(audio_in=audio))
         elif isinstance(event, MarkEcho):
             played = self.playback.echo(event.name)
             if event.name == END_OF_CALL_MARK:
@@ -98,9 +95,9 @@ class CallBridge:
                 return
             status = pb.MARK_STATUS_PLAYED if played else pb.MARK_STATUS_CLEARED
             mark = pb.PlaybackMark(mark_id=event.name, status=status)
-            self._requests.put_nowait(pb.ConverseRequest(playback_mark=mark))
+            self._requests.put(pb.ConverseRequest(playback_mark=mark))
         elif isinstance(event, Dtmf):
-            self._requests.put_nowait(pb.ConverseRequest(dtmf=pb.Dtmf(digit=event.digit)))
+            self._requests.put(pb.ConverseRequest(dtmf=pb.Dtmf(digit=event.digit)))
         elif isinstance(event, Start):
             await self._begin(event)
         elif isinstance(event, Stop):
@@ -144,8 +141,8 @@ class CallBridge:
         if not self._hung_up:
             self._hung_up = True
             self._hangup_reason = reason
-            self._requests.put_nowait(pb.ConverseRequest(hangup=pb.Hangup(reason=reason)))
-            self._requests.put_nowait(None)
+            self._requests.put(pb.ConverseRequest(hangup=pb.Hangup(reason=reason)))
+            self._requests.put(None)
 
     # -- to the agent ---------------------------------------------------------------------------------
 
@@ -158,7 +155,7 @@ class CallBridge:
             # agent refuses would hide its status (RESOURCE_EXHAUSTED) behind a generic INTERNAL.
             await self._accepted.wait()
             while True:
-                held, holding = await self._next_request(), True
+                held, holding = await self._requests.next(), True
                 if held is None:
                     await call.done_writing()
                     return
@@ -167,44 +164,16 @@ class CallBridge:
         except (grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError, asyncio.CancelledError):
             # Hand the request back: a reopened stream sends it, so no caller audio is lost.
             if holding:
-                self._push_front(held)
+                self._requests.put_back(held)
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise
-
-    async def _next_request(self) -> pb.ConverseRequest | None:
-        """The next request to write. Caller audio already queued behind it rides in the same AudioIn:
-        a gRPC write costs far more than its bytes, so merging what a slow write left waiting lets the
-        writer catch up under load, and adds no delay when nothing is waiting."""
-        if self._carry:
-            return self._carry.pop()
-        first = await self._requests.get()
-        if first is None or self._requests.empty() or not first.HasField("audio_in"):
-            return first
-        chunks = [first.audio_in.audio]
-        while not self._requests.empty() and len(chunks) < MAX_FRAMES_PER_AUDIO_IN:
-            following = self._requests.get_nowait()
-            if following is None or not following.HasField("audio_in"):
-                self._carry.append(following)
-                break
-            chunks.append(following.audio_in.audio)
-        if len(chunks) > 1:
-            first.audio_in.audio = b"".join(chunks)
-        return first
-
-    def _push_front(self, request: pb.ConverseRequest | None) -> None:
-        items = [request, *self._carry]
-        self._carry.clear()
-        while not self._requests.empty():
-            items.append(self._requests.get_nowait())
-        for item in items:
-            self._requests.put_nowait(item)
 
     async def _ping(self) -> None:
         while True:
             await asyncio.sleep(self._ping_interval_s)
             ping = pb.Ping(client_timestamp_ms=_now_ms(), last_rtt_ms=self.rtt_ms or 0)
-            self._requests.put_nowait(pb.ConverseRequest(ping=ping))
+            self._requests.put(pb.ConverseRequest(ping=ping))
 
     # -- from the agent -------------------------------------------------------------------------------
 
@@ -298,7 +267,7 @@ class CallBridge:
                 await self._send(self._stream.clear())
         for mark_id in never_sent:
             mark = pb.PlaybackMark(mark_id=mark_id, status=pb.MARK_STATUS_CLEARED)
-            self._requests.put_nowait(pb.ConverseRequest(playback_mark=mark))
+            self._requests.put(pb.ConverseRequest(playback_mark=mark))
 
     async def hang_up_by_operator(self) -> None:
         """The console's hang-up: tell the agent, then close the stream, which ends Twilio's <Connect>."""
