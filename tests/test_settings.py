@@ -60,3 +60,23 @@ def test_the_gateway_refuses_to_start_with_a_one_line_error() -> None:
     assert result.stderr.strip().splitlines() == [
         "voice_gateway: configuration error: WS_MODE='FOO' is invalid: expected one of SINK, ECHO, AI"
     ]
+
+
+def test_a_database_that_cannot_be_reached_stops_start_up_with_one_line_hiding_the_password() -> None:
+    # Port 9 on loopback: nothing listens there.
+    env = {"DATABASE_URL": "postgresql://agent:s3cret-pw@127.0.0.1:9/agentlocator", "PORT": "0"}
+    result = subprocess.run(
+        [sys.executable, "-m", "voice_gateway"],
+        cwd=ROOT,
+        env={**env, "PATH": "/usr/bin:/bin", "BIND_HOST": "127.0.0.1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "voice_gateway: cannot open DATABASE_URL (postgresql+asyncpg://"
+    )
+    assert "127.0.0.1:9/agentlocator" in lines[0] and "Connection refused" in lines[0]
+    assert "s3cret-pw" not in result.stderr

@@ -19,6 +19,7 @@ from voice_gateway import logs, serving
 from voice_gateway.app import create_app, startup_warnings
 from voice_gateway.media_ws import MEDIA_STREAMS
 from voice_gateway.settings import Settings, SettingsError, WsServer
+from voice_gateway.storage.database import database_problem
 from voice_gateway.twiml import STREAM_PATH
 
 log = logging.getLogger("voice_gateway")
@@ -39,6 +40,10 @@ def hypercorn_config(settings: Settings, sock: socket.socket) -> Config:
 
 
 async def _serve(settings: Settings) -> None:
+    # Every part of the gateway keeps its records there: say plainly why it cannot start, not a traceback.
+    if (problem := await database_problem(settings.database_url)) is not None:
+        print(f"voice_gateway: {problem}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET6 if ":" in settings.bind_host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -57,3 +57,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+async def database_problem(url: str) -> str | None:
+    """None when `url` answers a query; else one line naming the database (password hidden) and why."""
+    shown = make_url(async_url(url)).render_as_string(hide_password=True)
+    try:
+        engine = open_engine(url)
+    except Exception as exc:  # a malformed URL or a driver that is not installed
+        return f"cannot open DATABASE_URL ({shown}): {exc}"
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"cannot open DATABASE_URL ({shown}): {type(exc).__name__}: {exc}"
+    finally:
+        await engine.dispose()
+    return None
