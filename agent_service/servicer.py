@@ -47,6 +47,7 @@ from voice_gateway import logs
 log = logging.getLogger(__name__)
 
 SHUTDOWN_REASON = "server shutting down"
+DRAINING = "server is shutting down; retry on another instance"
 _LINEAR16_RATES = range(8000, 48001)
 
 
@@ -135,9 +136,13 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         if error is not None:
             await _abort(context, error)
 
+    async def _refuse_while_draining(self, context: Any) -> None:
+        if self._draining.is_set():
+            await _abort(context, DrainingError(DRAINING))
+
     def _admit(self) -> None:
         if self._draining.is_set():
-            raise DrainingError("server is shutting down; retry on another instance")
+            raise DrainingError(DRAINING)
         if self._admitted >= self._settings.max_calls:
             raise TooManyCallsError(f"too many concurrent calls (AGENT_MAX_CALLS={self._settings.max_calls})")
         self._admitted += 1
@@ -160,7 +165,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         if not read.done():
             read.cancel()
             if self._draining.is_set():
-                raise DrainingError("server is shutting down; retry on another instance")
+                raise DrainingError(DRAINING)
             raise ProtocolError(
                 f"no SessionStart within {self._settings.session_start_timeout_s:g} s of opening the stream"
             )
@@ -181,8 +186,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
     ) -> agent_pb2.ChatResponse:
         # The same brain as a phone call, over bounded history persisted in AGENT_DATA_DIR, so a WhatsApp
         # contact and a caller get the same answers and a restart does not forget a conversation.
-        if self._draining.is_set():
-            await _abort(context, DrainingError("server is shutting down; retry on another instance"))
+        await self._refuse_while_draining(context)
         if not request.conversation_id:
             await _abort(context, ProtocolError("ChatRequest.conversation_id is required"))
         if not request.text.strip():
@@ -228,8 +232,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
     async def Synthesize(  # noqa: N802 (generated name)
         self, request: agent_pb2.SynthesizeRequest, context: Any
     ) -> agent_pb2.SynthesizeResponse:
-        if self._draining.is_set():
-            await _abort(context, DrainingError("server is shutting down; retry on another instance"))
+        await self._refuse_while_draining(context)
         try:
             response = await self._synthesizer.synthesize(request)
         except AgentError as e:

@@ -12,11 +12,10 @@ import time
 from agentlocator.agent.v1 import agent_pb2
 
 from agent_service.errors import PipelineError, ProtocolError
-from agent_service.knowledge import load_knowledge
 from agent_service.settings import AgentSettings
 from agent_service.speech import audio
 from agent_service.speech.base import SpeechError, TextToSpeech
-from agent_service.speech.runtime import shared_registry
+from agent_service.speech.runtime import call_greeting, shared_registry
 
 MAX_TEXT_CHARS = 1000
 _ENCODINGS = (agent_pb2.AUDIO_ENCODING_MULAW_8K, agent_pb2.AUDIO_ENCODING_LINEAR16)
@@ -28,9 +27,8 @@ class Synthesizer:
         self._greeting: str | None = None
 
     def greeting(self) -> str:
-        """The greeting a call starts with; the same rule as the conversation pipeline's."""
         if self._greeting is None:
-            self._greeting = self._settings.greeting or load_knowledge(self._settings.knowledge_file).greeting
+            self._greeting = call_greeting(self._settings)
         return self._greeting
 
     async def synthesize(self, request: agent_pb2.SynthesizeRequest) -> agent_pb2.SynthesizeResponse:
@@ -52,8 +50,7 @@ class Synthesizer:
             raise PipelineError(f"the {name} voice failed: {e}") from e
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         if request.encoding == agent_pb2.AUDIO_ENCODING_MULAW_8K:
-            pcm = audio.resample(speech.pcm, speech.sample_rate, audio.TELEPHONE_RATE)
-            data, rate = audio.mulaw_encode(pcm), audio.TELEPHONE_RATE
+            data, rate = audio.to_telephone(speech.pcm, speech.sample_rate), audio.TELEPHONE_RATE
         else:
             data, rate = speech.pcm.astype("<i2").tobytes(), speech.sample_rate
         return agent_pb2.SynthesizeResponse(

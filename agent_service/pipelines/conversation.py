@@ -328,7 +328,7 @@ class ConversationPipeline:
         speech = await self._tts.synthesize(sentence)
         if timings is not None:
             timings.first_tts_audio = timings.first_tts_audio or time.monotonic()
-        mulaw = audio.mulaw_encode(audio.resample(speech.pcm, speech.sample_rate, audio.TELEPHONE_RATE))
+        mulaw = audio.to_telephone(speech.pcm, speech.sample_rate)
         if not mulaw:
             return
         self._utterance += 1

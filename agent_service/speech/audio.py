@@ -59,6 +59,11 @@ def resample(pcm: Pcm, from_rate: int, to_rate: int) -> Pcm:
     return result
 
 
+def to_telephone(pcm: Pcm, sample_rate: int) -> bytes:
+    """A voice's PCM as a phone call carries it: 8 kHz µ-law."""
+    return mulaw_encode(resample(pcm, sample_rate, TELEPHONE_RATE))
+
+
 def to_float(pcm: Pcm) -> npt.NDArray[np.float32]:
     return pcm.astype(np.float32) / 32768.0
 

@@ -90,13 +90,19 @@ def shared_registry(settings: AgentSettings) -> SpeechRegistry:
         return _registry
 
 
+def call_greeting(settings: AgentSettings) -> str:
+    """What a call hears first: AGENT_GREETING, else the knowledge file's greeting."""
+    from agent_service.knowledge import load_knowledge
+
+    return settings.greeting or load_knowledge(settings.knowledge_file).greeting
+
+
 def from_settings() -> SpeechRuntime:
     from agent_service.brain.registry import build_brain
-    from agent_service.knowledge import load_knowledge
     from agent_service.settings import AgentSettings as Settings
 
     settings = Settings.from_env()
-    greeting = settings.greeting or load_knowledge(settings.knowledge_file).greeting
+    greeting = call_greeting(settings)
     turns = TurnPolicy(
         speech_threshold=settings.vad_threshold,
         silence_threshold=max(0.0, settings.vad_threshold - 0.15),
