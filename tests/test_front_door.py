@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import signal
 
 import httpx
@@ -142,3 +143,18 @@ async def test_sigterm_during_a_call_closes_it_and_the_gateway_exits_cleanly(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
     assert await asyncio.to_thread(gateway.wait_exit) == 0
     assert gateway.matching("GATEWAY_STOPPED")
+
+
+async def test_a_connection_still_sending_its_request_at_shutdown_is_closed_and_the_gateway_exits(
+    start_gateway: GatewayFactory,
+) -> None:
+    gateway = start_gateway()
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1")  # the head is not finished
+    await writer.drain()
+    gateway.signal(signal.SIGTERM)
+    # Closed, never served by a stopped app (a reset when our bytes were still unread).
+    with contextlib.suppress(ConnectionResetError):
+        assert await asyncio.wait_for(reader.read(), 30) == b""
+    writer.close()
+    assert await asyncio.to_thread(gateway.wait_exit) == 0

@@ -8,8 +8,8 @@ bytes already read. The decision is made once per connection, on the request lin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any, cast
+from collections.abc import Callable
+from typing import cast
 
 from voice_gateway.fast_ws import AsgiWebSocket
 
@@ -18,7 +18,8 @@ MAX_HEAD_BYTES = 16 * 1024
 # Only a GET can be an upgrade: anything else is handed over after this many bytes, without waiting.
 _GET = b"GET "
 
-HttpHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
+# Called with the connection's streams; it starts (and keeps track of) the task that serves them.
+HttpHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], None]
 WebSocketFactory = Callable[[], AsgiWebSocket]
 
 
@@ -38,17 +39,35 @@ def is_upgrade_to(head: bytes, path: str) -> bool:
 
 
 class FrontDoor(asyncio.Protocol):
-    def __init__(self, media_path: str, websocket: WebSocketFactory, http: HttpHandler) -> None:
+    def __init__(
+        self,
+        media_path: str,
+        websocket: WebSocketFactory,
+        http: HttpHandler,
+        undecided: set[FrontDoor] | None = None,
+    ) -> None:
         self._media_path = media_path
         self._websocket = websocket
         self._http = http
         self._transport: asyncio.Transport | None = None
         self._head = bytearray()
         self._eof = False
+        # The server's connections still reading their first request head (see `close_undecided`).
+        self._undecided = undecided if undecided is not None else set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TCP transport implements asyncio.Transport without subclassing it.
         self._transport = cast(asyncio.Transport, transport)
+        self._undecided.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._undecided.discard(self)
+
+    def close(self) -> None:
+        """Drop a connection that has not sent a whole request yet (graceful shutdown)."""
+        self._undecided.discard(self)
+        if self._transport is not None:
+            self._transport.close()
 
     def data_received(self, data: bytes) -> None:
         self._head += data
@@ -60,6 +79,7 @@ class FrontDoor(asyncio.Protocol):
             return
         if is_upgrade_to(bytes(self._head[:end]), self._media_path):
             assert self._transport is not None
+            self._undecided.discard(self)
             self._websocket().adopt(self._transport, bytes(self._head))
         else:
             self._to_http()
@@ -73,6 +93,7 @@ class FrontDoor(asyncio.Protocol):
     def _to_http(self) -> None:
         transport = self._transport
         assert transport is not None
+        self._undecided.discard(self)
         reader = asyncio.StreamReader(limit=2**16)
         protocol = asyncio.StreamReaderProtocol(reader, self._http)
         transport.set_protocol(protocol)

@@ -51,24 +51,31 @@ async def serve(
     tasks: set[asyncio.Task[None]] = set()
     server_addr = sock.getsockname()[:2]
 
-    async def http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+    async def serve_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await TCPServer(wrapped, loop, config, context, state, reader, writer)
+
+    def http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Registered as it is created, not when it first runs, so graceful shutdown cannot miss it.
+        task = loop.create_task(serve_http(reader, writer))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     def websocket() -> AsgiWebSocket:
         return AsgiWebSocket(media_app, config.websocket_max_message_size, server_addr, tasks)
 
+    undecided: set[FrontDoor] = set()
     server = await loop.create_server(
-        lambda: FrontDoor(media_path, websocket, http), sock=sock, backlog=config.backlog
+        lambda: FrontDoor(media_path, websocket, http, undecided), sock=sock, backlog=config.backlog
     )
     try:
         await shutdown_trigger()
     finally:
         await context.terminated.set()
         server.close()
+        # A connection still sending its first request head would start its task after the wait below
+        # and run against a stopped app; like Hypercorn's idle connections at shutdown, it is closed.
+        for door in list(undecided):
+            door.close()
         if tasks:
             # Calls in progress get the grace period to finish; then they are cancelled, which still
             # runs each call's cleanup (the bridge tells the agent the call ended).

@@ -124,12 +124,16 @@ def register_webhooks(
         if problem is not None:
             return refuse("baileys", 401, "bad_signature", problem)
         try:
+            current = hub()
+        except KeyError:  # the gateway is stopping: a 5xx keeps the event in the sidecar's outbox
+            return refuse("baileys", 503, "stopping", "the gateway is stopping; send it again")
+        try:
             envelope = json.loads(raw)
             kind, data = envelope["type"], envelope["data"]
             event_id = str(envelope.get("id") or request.headers.get(EVENT_ID_HEADER) or "") or None
             if not isinstance(data, dict):
                 raise TypeError("data is not an object")
-            return await _bridge_event(hub(), kind, data, event_id, start_reply)
+            return await _bridge_event(current, kind, data, event_id, start_reply)
         except (ValueError, KeyError, TypeError) as exc:
             return refuse("baileys", 400, "bad_request", f"malformed event: {exc!r}")
 
