@@ -9,8 +9,7 @@ from sqlalchemy import desc, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voice_gateway.storage.calls import CallLog, CallRecord, TurnLatency
-from voice_gateway.storage.database import open_engine
-from voice_gateway.storage.schema import conversations, metadata
+from voice_gateway.storage.schema import conversations, open_database
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +66,8 @@ class ConsoleData:
 
     @classmethod
     async def open(cls, url: str) -> ConsoleData:
-        engine = open_engine(url)
-        async with engine.begin() as conn:
-            # The gateway may not have created the tables yet (ECHO mode never opens the call log).
-            await conn.run_sync(metadata.create_all)
-        return cls(engine)
+        # The gateway may not have created the tables yet (ECHO mode never opens the call log).
+        return cls(await open_database(url))
 
     async def close(self) -> None:
         await self._engine.dispose()

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Select, desc, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from voice_gateway.storage.database import now_iso, open_engine
-from voice_gateway.storage.schema import call_transcripts, call_turns, calls, metadata
+from voice_gateway.storage.database import now_iso
+from voice_gateway.storage.schema import call_transcripts, call_turns, calls, open_database
 
 # One turn's latency stages in ms, keyed "endpointing", "stt", "llm", "tts" and "total".
 TurnLatency = dict[str, int]
@@ -34,10 +34,7 @@ class CallLog:
 
     @classmethod
     async def open(cls, url: str) -> CallLog:
-        engine = open_engine(url)
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-        return cls(engine)
+        return cls(await open_database(url))
 
     async def close(self) -> None:
         await self._engine.dispose()

@@ -1,4 +1,4 @@
-"""Tables for WhatsApp conversations and messages; the same definitions serve SQLite and PostgreSQL."""
+"""Tables for WhatsApp, calls and their transcripts; the same definitions serve SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voice_gateway.storage.database import open_engine
 
 metadata = MetaData()
 
@@ -117,3 +120,11 @@ call_turns = Table(
     Column("at", String(40), nullable=False),
 )
 Index("ix_call_turns_call", call_turns.c.call_sid, call_turns.c.id)
+
+
+async def open_database(url: str) -> AsyncEngine:
+    """An engine for `url` with every table above created if missing (each user may be the first)."""
+    engine = open_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    return engine

@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from voice_gateway.settings import WhatsAppProvider
-from voice_gateway.storage.database import iso_utc, now_iso, open_engine
-from voice_gateway.storage.schema import conversations, messages, metadata, status_events, webhook_events
+from voice_gateway.storage.database import iso_utc, now_iso
+from voice_gateway.storage.schema import conversations, messages, open_database, status_events, webhook_events
 from voice_gateway.whatsapp.model import Direction, Message, OutgoingMessage, Status, StatusEvent, advances
 
 
@@ -35,10 +35,7 @@ class Store:
 
     @classmethod
     async def open(cls, url: str) -> Store:
-        engine = open_engine(url)
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-        return cls(engine)
+        return cls(await open_database(url))
 
     @property
     def backend(self) -> str:
