@@ -9,7 +9,7 @@ import sys
 from agent_service.brain.errors import BrainError
 from agent_service.server import serve
 from agent_service.settings import AgentSettings, SettingsError
-from voice_gateway import logs
+from agentlocator_common import logs
 
 
 def main() -> int:

@@ -42,7 +42,7 @@ from agent_service.pipelines.base import CallInfo, PipelineOptions
 from agent_service.pipelines.registry import get_pipeline
 from agent_service.settings import AgentSettings
 from agent_service.synthesis import Synthesizer
-from voice_gateway import logs
+from agentlocator_common import logs
 
 log = logging.getLogger(__name__)
 

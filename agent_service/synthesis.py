@@ -13,9 +13,9 @@ from agentlocator.agent.v1 import agent_pb2
 
 from agent_service.errors import PipelineError, ProtocolError
 from agent_service.settings import AgentSettings
-from agent_service.speech import audio
 from agent_service.speech.base import SpeechError, TextToSpeech
 from agent_service.speech.runtime import call_greeting, shared_registry
+from agentlocator_common import telephone_audio
 
 MAX_TEXT_CHARS = 1000
 _ENCODINGS = (agent_pb2.AUDIO_ENCODING_MULAW_8K, agent_pb2.AUDIO_ENCODING_LINEAR16)
@@ -50,7 +50,10 @@ class Synthesizer:
             raise PipelineError(f"the {name} voice failed: {e}") from e
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         if request.encoding == agent_pb2.AUDIO_ENCODING_MULAW_8K:
-            data, rate = audio.to_telephone(speech.pcm, speech.sample_rate), audio.TELEPHONE_RATE
+            data, rate = (
+                telephone_audio.to_telephone(speech.pcm, speech.sample_rate),
+                telephone_audio.TELEPHONE_RATE,
+            )
         else:
             data, rate = speech.pcm.astype("<i2").tobytes(), speech.sample_rate
         return agent_pb2.SynthesizeResponse(

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_service.speech import audio
 from agent_service.speech.piper_tts import PiperTts
+from agentlocator_common import telephone_audio
 from tests.procs import ServerProcess, python_module
 from tests.speech.conftest import line_noise, telephone
 from voice_gateway.simulate import CallOptions, simulate_call
@@ -76,8 +76,8 @@ class Turn:
 
 
 def last_speech_frame(caller_audio: bytes) -> int:
-    pcm = np.abs(audio.mulaw_decode(caller_audio).astype(np.int32))
-    return int(np.flatnonzero(pcm > LOUD)[-1]) // audio.FRAME_BYTES
+    pcm = np.abs(telephone_audio.mulaw_decode(caller_audio).astype(np.int32))
+    return int(np.flatnonzero(pcm > LOUD)[-1]) // telephone_audio.FRAME_BYTES
 
 
 async def ask(base_url: str, database: str, question: str, spoken: bytes) -> Turn:

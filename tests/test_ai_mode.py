@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from agentlocator.agent.v1 import agent_pb2 as pb
 
+from agentlocator_common.telephone_audio import mulaw_encode
 from tests.conftest import AgentFactory, AgentProcess, GatewayFactory
 from tests.procs import ServerProcess, python_module
 from tests.scripted_agent import ScriptedAgent, ScriptedCall, start_scripted_agent
-from voice_gateway.audio import mulaw_encode
 from voice_gateway.simulate import CallOptions, parse_connect_stream, simulate_call
 from voice_gateway.simulate.twiml_check import TwimlError
 from voice_gateway.storage.calls import CallLog

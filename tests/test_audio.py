@@ -9,16 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice_gateway.audio import (
-    frames,
-    mulaw_decode,
-    mulaw_encode,
-    read_wav,
-    resample,
-    wav_to_mulaw,
-    write_mulaw_wav,
-    write_pcm_wav,
-)
+from agentlocator_common.telephone_audio import frames, mulaw_decode, mulaw_encode, resample
+from voice_gateway.audio import read_wav, wav_to_mulaw, write_mulaw_wav, write_pcm_wav
 
 
 def test_g711_reference_points() -> None:

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
+from agentlocator_common.telephone_audio import mulaw_encode
 from tests.conftest import AgentProcess, GatewayFactory
 from tests.procs import ServerProcess
 from tests.whatsapp.conftest import contact, messages_of
 from tests.whatsapp.test_sidecar import Stack
-from voice_gateway.audio import mulaw_encode
 from voice_gateway.media_streams import OutboundMedia, TwilioStream
 from voice_gateway.simulate import CallOptions, parse_connect_stream, simulate_call
 

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from voice_gateway.audio import mulaw_decode, mulaw_encode
+from agentlocator_common.telephone_audio import mulaw_decode, mulaw_encode
 from voice_gateway.media_streams import (
     BadFrame,
     Media,

@@ -17,9 +17,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from agentlocator_common.telephone_audio import mulaw_encode
 from tests.conftest import AUTH_TOKEN, GatewayFactory, gateway_factory
 from tests.procs import ROOT, ServerProcess
-from voice_gateway.audio import mulaw_encode
 from voice_gateway.media_streams import TwilioStream
 from voice_gateway.simulate import CallOptions, simulate_call
 from voice_gateway.twilio_auth import TwilioSignatures

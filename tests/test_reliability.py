@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
+from agentlocator_common.telephone_audio import mulaw_encode
 from tests.conftest import AgentProcess, GatewayFactory
 from tests.procs import ServerProcess
-from voice_gateway.audio import mulaw_encode
 from voice_gateway.media_streams import TwilioStream
 from voice_gateway.simulate import CallOptions, simulate_call
 

@@ -15,7 +15,8 @@ import sys
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from voice_gateway import logs, serving
+from agentlocator_common import logs
+from voice_gateway import serving
 from voice_gateway.app import create_app, startup_warnings
 from voice_gateway.media_ws import MEDIA_STREAMS
 from voice_gateway.settings import Settings, SettingsError, WsServer

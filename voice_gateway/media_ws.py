@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 
 from quart import Quart
 
-from voice_gateway import logs, metrics
+from agentlocator_common import logs
+from voice_gateway import metrics
 from voice_gateway.abuse import SIGNATURE_BLOCK_TEXT, AbuseGuard
 from voice_gateway.fast_ws import AsgiApp, Receive, Scope
 from voice_gateway.fast_ws import Send as AsgiSend

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from voice_gateway.audio import FRAME_BYTES
+from agentlocator_common.telephone_audio import FRAME_BYTES
 
 # One µ-law byte at 8 kHz lasts 125 µs; whole microseconds keep the playout clock exact.
 _US_PER_BYTE = 125

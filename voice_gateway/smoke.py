@@ -17,7 +17,7 @@ import numpy as np
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
-from voice_gateway.audio import TELEPHONY_RATE, mulaw_encode
+from agentlocator_common.telephone_audio import TELEPHONE_RATE, mulaw_encode
 from voice_gateway.settings import auth_token_for_tools
 from voice_gateway.simulate.call import CallOptions, simulate_call
 from voice_gateway.simulate.twiml_check import TwimlError, parse_connect_stream
@@ -152,7 +152,7 @@ class Smoke:
 
     async def echo_round_trip(self) -> CheckResult:
         name = "ECHO round trip returns the caller's audio"
-        seconds = np.arange(TELEPHONY_RATE) / TELEPHONY_RATE
+        seconds = np.arange(TELEPHONE_RATE) / TELEPHONE_RATE
         tone = mulaw_encode((np.sin(2 * np.pi * 440 * seconds) * 8000).astype(np.int16))
         options = CallOptions(
             base_url=self.base,

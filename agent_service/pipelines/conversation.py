@@ -31,13 +31,14 @@ from agent_service.brain.events import (
     TransferCall,
 )
 from agent_service.pipelines.base import CallInfo, Outlet
-from agent_service.speech import audio, call_io
+from agent_service.speech import call_io
 from agent_service.speech.base import SpeechToText, TextToSpeech, Vad, VadStream
 from agent_service.speech.call_io import TurnTimings, UtteranceBuffer
 from agent_service.speech.heard import HeardTracker
 from agent_service.speech.history import CallHistory
 from agent_service.speech.sentences import SentenceSplitter
 from agent_service.speech.turns import BargeIn, SpeechEnded, SpeechStarted, TurnPolicy, TurnTaker
+from agentlocator_common import telephone_audio
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,13 @@ class ConversationPipeline:
         self._dtmf_at_ms = 0
         self._frames_before_ready = 0
         # An utterance whose transcription a barge-in cancelled: prepended to the next one, never lost.
-        self._untranscribed: audio.Pcm | None = None
+        self._untranscribed: telephone_audio.Pcm | None = None
         self._ready_task = asyncio.get_running_loop().create_task(self._start(voice, ears))
 
     # --- CallPipeline -------------------------------------------------------------------------------
 
     async def on_audio(self, audio_in: agent_pb2.AudioIn) -> None:
-        pcm = audio.mulaw_decode(audio_in.audio)
+        pcm = telephone_audio.mulaw_decode(audio_in.audio)
         frame_ms = len(pcm) // 8
         self._now_ms = int(audio_in.media_timestamp_ms) + frame_ms
         if self._vad is None:
@@ -254,11 +255,13 @@ class ConversationPipeline:
             reply.cancel()
             await asyncio.gather(reply, return_exceptions=True)
 
-    async def _answer(self, utterance: audio.Pcm, timings: TurnTimings, *, hangover_ms: int) -> None:
+    async def _answer(
+        self, utterance: telephone_audio.Pcm, timings: TurnTimings, *, hangover_ms: int
+    ) -> None:
         assert self._stt is not None
         self._untranscribed = utterance
         try:
-            text = await self._stt.transcribe(utterance, audio.TELEPHONE_RATE)
+            text = await self._stt.transcribe(utterance, telephone_audio.TELEPHONE_RATE)
         except Exception:
             self._untranscribed = None
             await self._apologise("stt")
@@ -328,7 +331,7 @@ class ConversationPipeline:
         speech = await self._tts.synthesize(sentence)
         if timings is not None:
             timings.first_tts_audio = timings.first_tts_audio or time.monotonic()
-        mulaw = audio.to_telephone(speech.pcm, speech.sample_rate)
+        mulaw = telephone_audio.to_telephone(speech.pcm, speech.sample_rate)
         if not mulaw:
             return
         self._utterance += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from agent_service.speech.audio import Pcm
+from agentlocator_common.telephone_audio import Pcm
 
 
 class SpeechError(Exception):

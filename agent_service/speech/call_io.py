@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from agentlocator.agent.v1 import agent_pb2
 
-from agent_service.speech.audio import Pcm
+from agentlocator_common.telephone_audio import Pcm
 
 CHUNK_BYTES = 1600  # 200 ms per AudioOut: few messages, and the gateway paces playout itself
 PREROLL_MS = 200  # audio kept from before the VAD fired, so the first syllable reaches STT

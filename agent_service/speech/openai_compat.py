@@ -13,8 +13,8 @@ import wave
 import httpx
 import numpy as np
 
-from agent_service.speech.audio import Pcm
 from agent_service.speech.base import SpeechAudio, SpeechError
+from agentlocator_common.telephone_audio import Pcm
 
 
 def wav_bytes(pcm: Pcm, sample_rate: int) -> bytes:

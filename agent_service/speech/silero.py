@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent_service.speech.audio import TELEPHONE_RATE, Pcm, to_float
 from agent_service.speech.base import SpeechError
+from agentlocator_common.telephone_audio import TELEPHONE_RATE, Pcm, to_float
 
 WINDOW = 256
 CONTEXT = 32

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_service.speech.audio import Pcm, resample, to_float
 from agent_service.speech.base import SpeechError
 from agent_service.speech.checksums import WHISPER_TINY_EN_MODEL_BIN, verify
+from agentlocator_common.telephone_audio import Pcm, resample, to_float
 
 WHISPER_RATE = 16000
 

@@ -13,6 +13,7 @@ import pytest
 from agentlocator.agent.v1 import agent_pb2 as pb
 from websockets.asyncio.client import connect
 
+from agentlocator_common.telephone_audio import FRAME_BYTES, MULAW_SILENCE
 from tests.conftest import GatewayFactory
 from tests.console.browser import Browser, screenshot_dir
 from tests.procs import ServerProcess, python_module
@@ -26,7 +27,6 @@ from tests.whatsapp.conftest import (
     twilio_requests,
 )
 from tests.whatsapp.test_sidecar import Stack
-from voice_gateway.audio import FRAME_BYTES, MULAW_SILENCE
 from voice_gateway.media_streams.caller import TwilioStream
 from voice_gateway.simulate import parse_connect_stream
 

@@ -11,10 +11,10 @@ import secrets
 import pytest
 from websockets.asyncio.client import connect
 
+from agentlocator_common import logs
 from tests.agent_service.client import agent_stub, hangup, read_to_end, start_call
 from tests.conftest import AgentFactory, GatewayFactory
 from tests.procs import ServerProcess
-from voice_gateway import logs
 from voice_gateway.media_streams import TwilioStream
 from voice_gateway.settings import Settings, SettingsError
 

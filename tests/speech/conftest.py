@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent_service.speech import audio
 from agent_service.speech.piper_tts import PiperTts
 from agent_service.speech.silero import SileroVad
 from agent_service.speech.whisper_stt import WhisperStt
+from agentlocator_common import telephone_audio
 
 
 @pytest.fixture(scope="session")
@@ -30,14 +30,16 @@ def telephone(piper: PiperTts, text: str, *, noise: float = 60.0, seed: int = 1)
     """`text` as a caller's line carries it: Piper (without its sampling noise, so every run hears the same
     speech), 8 kHz, a little seeded line noise, µ-law."""
     speech = piper.synthesize_blocking(text, vary=False)
-    pcm = audio.resample(speech.pcm, speech.sample_rate, audio.TELEPHONE_RATE).astype(np.float64)
+    pcm = telephone_audio.resample(speech.pcm, speech.sample_rate, telephone_audio.TELEPHONE_RATE).astype(
+        np.float64
+    )
     pcm += np.random.default_rng(seed).normal(0.0, noise, len(pcm))
-    return audio.mulaw_encode(np.clip(pcm, -32768, 32767).astype(np.int16))
+    return telephone_audio.mulaw_encode(np.clip(pcm, -32768, 32767).astype(np.int16))
 
 
 def line_noise(seconds: float, *, noise: float = 60.0, seed: int = 2) -> bytes:
-    samples = np.random.default_rng(seed).normal(0.0, noise, int(audio.TELEPHONE_RATE * seconds))
-    return audio.mulaw_encode(np.clip(samples, -32768, 32767).astype(np.int16))
+    samples = np.random.default_rng(seed).normal(0.0, noise, int(telephone_audio.TELEPHONE_RATE * seconds))
+    return telephone_audio.mulaw_encode(np.clip(samples, -32768, 32767).astype(np.int16))
 
 
 def words(text: str) -> list[str]:

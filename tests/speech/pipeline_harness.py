@@ -16,8 +16,8 @@ from agent_service.brain.registry import build_brain
 from agent_service.pipelines.base import CallInfo
 from agent_service.pipelines.conversation import ConversationConfig, ConversationPipeline
 from agent_service.settings import AgentSettings
-from agent_service.speech import audio
 from agent_service.speech.base import SpeechToText, TextToSpeech, Vad
+from agentlocator_common import telephone_audio
 
 
 @dataclass
@@ -32,7 +32,7 @@ class PlayoutOutlet:
     async def send(self, response: agent_pb2.ConverseResponse) -> None:
         kind = response.WhichOneof("event")
         if kind == "audio_out":
-            self._queue.extend(audio.frames(response.audio_out.audio))
+            self._queue.extend(telephone_audio.frames(response.audio_out.audio))
         elif kind == "mark":
             self._queue.append(response.mark.mark_id)
         async with self._changed:
@@ -80,7 +80,7 @@ class Caller:
         self._clears_seen = 0
 
     async def stream(self, wire: bytes) -> None:
-        for frame in audio.frames(wire):
+        for frame in telephone_audio.frames(wire):
             await self.send_frame(frame)
 
     async def send_frame(self, frame: bytes) -> None:

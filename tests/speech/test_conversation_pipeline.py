@@ -8,12 +8,12 @@ import pytest
 from agentlocator.agent.v1 import agent_pb2
 
 from agent_service.pipelines.conversation import ConversationConfig
-from agent_service.speech import audio
 from agent_service.speech.openai_compat import OpenAiStt
 from agent_service.speech.piper_tts import PiperTts
 from agent_service.speech.silero import SileroVad
 from agent_service.speech.turns import TurnPolicy
 from agent_service.speech.whisper_stt import WhisperStt
+from agentlocator_common import telephone_audio
 from tests.speech.conftest import line_noise, telephone, words
 from tests.speech.fake_speech_api import FakeSpeechApi
 from tests.speech.pipeline_harness import Caller, PlayoutOutlet, open_pipeline
@@ -24,9 +24,9 @@ CONFIG = ConversationConfig(greeting="Hello, how can I help?", no_input_ms=4000,
 
 def trim_leading_silence(wire: bytes) -> bytes:
     """Start the caller's speech at its first loud frame, so frames are counted from speech onset."""
-    for index, frame in enumerate(audio.frames(wire)):
-        if np.abs(audio.mulaw_decode(frame).astype(np.int32)).max() > 1000:
-            return wire[index * audio.FRAME_BYTES :]
+    for index, frame in enumerate(telephone_audio.frames(wire)):
+        if np.abs(telephone_audio.mulaw_decode(frame).astype(np.int32)).max() > 1000:
+            return wire[index * telephone_audio.FRAME_BYTES :]
     raise AssertionError("no speech in the audio")
 
 
@@ -110,7 +110,7 @@ async def test_a_short_mm_hm_while_the_agent_talks_does_not_interrupt(
         await outlet.until(lambda o: len(o.of("mark")) == 1)
         await caller.stream(line_noise(0.3))
         # 80 ms of sound: Silero's probability stays up ~100 ms after it, so the VAD sees ~180 ms.
-        burst = trim_leading_silence(telephone(piper, "Hm.", seed=7))[: 4 * audio.FRAME_BYTES]
+        burst = trim_leading_silence(telephone(piper, "Hm.", seed=7))[: 4 * telephone_audio.FRAME_BYTES]
         await caller.stream(burst + line_noise(0.8))
     finally:
         await pipeline.aclose()

@@ -15,7 +15,6 @@ from agent_service.brain.registry import build_brain
 from agent_service.errors import ProtocolError
 from agent_service.pipelines.conversation import ConversationConfig
 from agent_service.settings import AgentSettings
-from agent_service.speech import audio
 from agent_service.speech.base import SpeechError
 from agent_service.speech.checksums import verify
 from agent_service.speech.openai_compat import OpenAiStt, OpenAiTts, parse_wav, wav_bytes
@@ -24,6 +23,7 @@ from agent_service.speech.registry import SpeechConfig, SpeechRegistry
 from agent_service.speech.runtime import SpeechRuntime
 from agent_service.speech.silero import SileroVad
 from agent_service.speech.whisper_stt import WhisperStt
+from agentlocator_common import telephone_audio
 from tests.speech.conftest import line_noise, telephone, words
 from tests.speech.fake_speech_api import FakeSpeechApi
 from tests.speech.pipeline_harness import PlayoutOutlet, call_info
@@ -35,7 +35,7 @@ async def test_whisper_understands_piper_through_the_telephone_path(
     piper: PiperTts, whisper: WhisperStt
 ) -> None:
     wire = telephone(piper, QUESTION)
-    text = await whisper.transcribe(audio.mulaw_decode(wire), audio.TELEPHONE_RATE)
+    text = await whisper.transcribe(telephone_audio.mulaw_decode(wire), telephone_audio.TELEPHONE_RATE)
     assert words(text) == words(QUESTION)
 
 
@@ -48,7 +48,7 @@ async def test_piper_speaks_a_sentence_at_its_own_rate(piper: PiperTts) -> None:
 
 def probabilities(vad: SileroVad, wire: bytes) -> list[float]:
     stream = vad.open_stream()
-    out = [stream.process(audio.mulaw_decode(frame)) for frame in audio.frames(wire)]
+    out = [stream.process(telephone_audio.mulaw_decode(frame)) for frame in telephone_audio.frames(wire)]
     return [p for p in out if p is not None]
 
 
@@ -62,7 +62,7 @@ def test_silero_hears_speech_at_8khz_and_ignores_line_noise(piper: PiperTts, sil
 def test_each_call_gets_its_own_vad_state(piper: PiperTts, silero: SileroVad) -> None:
     wire = telephone(piper, QUESTION)
     first = probabilities(silero, wire)
-    silero.open_stream().process(audio.mulaw_decode(line_noise(1.0)))  # another call, interleaved
+    silero.open_stream().process(telephone_audio.mulaw_decode(line_noise(1.0)))  # another call, interleaved
     assert probabilities(silero, wire) == first
 
 
@@ -100,7 +100,7 @@ async def test_openai_compatible_stt_sends_a_wav_and_returns_the_text(
     stt = OpenAiStt(speech_api.base_url, speech_api.api_key, "whisper-1", language="en")
     wire = telephone(piper, QUESTION)
     try:
-        text = await stt.transcribe(audio.mulaw_decode(wire), audio.TELEPHONE_RATE)
+        text = await stt.transcribe(telephone_audio.mulaw_decode(wire), telephone_audio.TELEPHONE_RATE)
     finally:
         await stt.aclose()
     assert words(text) == words(QUESTION)

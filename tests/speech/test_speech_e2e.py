@@ -11,9 +11,9 @@ import httpx
 import numpy as np
 import pytest
 
-from agent_service.speech import audio
 from agent_service.speech.piper_tts import PiperTts
 from agent_service.speech.whisper_stt import WhisperStt
+from agentlocator_common import telephone_audio
 from tests.conftest import AgentFactory, GatewayFactory
 from tests.speech.conftest import line_noise, telephone, words
 from voice_gateway.simulate import CallOptions, simulate_call
@@ -36,9 +36,9 @@ async def test_a_caller_asks_the_opening_hours_and_hears_them(
     report = await simulate_call(options)
 
     assert report.twilio_warnings == [] and report.clears_received == 0
-    asked_at = 3 * audio.TELEPHONE_RATE  # the heard audio runs on the same 8 kHz media clock
-    greeting_heard = await whisper.transcribe(audio.mulaw_decode(report.heard[:asked_at]), 8000)
-    answer_heard = await whisper.transcribe(audio.mulaw_decode(report.heard[asked_at:]), 8000)
+    asked_at = 3 * telephone_audio.TELEPHONE_RATE  # the heard audio runs on the same 8 kHz media clock
+    greeting_heard = await whisper.transcribe(telephone_audio.mulaw_decode(report.heard[:asked_at]), 8000)
+    answer_heard = await whisper.transcribe(telephone_audio.mulaw_decode(report.heard[asked_at:]), 8000)
     assert words(greeting_heard) == words(GREETING)
     assert {"monday", "friday", "saturday"} <= set(words(answer_heard))
     metrics = agent.wait_for("SPEECH_TURN_METRICS")
@@ -57,7 +57,7 @@ async def test_a_caller_asks_the_opening_hours_and_hears_them(
 
 def speech_onward(mulaw: bytes) -> bytes:
     """From the first 20 ms frame that carries speech (well above the line noise) to the end."""
-    pcm = audio.mulaw_decode(mulaw).astype(np.int32)
+    pcm = telephone_audio.mulaw_decode(mulaw).astype(np.int32)
     loud = np.flatnonzero(np.abs(pcm) > 1000)
     start = int(loud[0]) // 160 * 160 if len(loud) else 0
     return mulaw[start:]

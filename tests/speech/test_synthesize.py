@@ -9,9 +9,9 @@ from agentlocator.agent.v1 import agent_pb2 as pb
 from agentlocator.agent.v1 import agent_pb2_grpc
 
 from agent_service.knowledge import DEMO_KNOWLEDGE_FILE, load_knowledge
-from agent_service.speech import audio
 from agent_service.speech.whisper_stt import WhisperStt
 from agent_service.synthesis import MAX_TEXT_CHARS
+from agentlocator_common import telephone_audio
 from tests.procs import ServerProcess
 from tests.speech.conftest import words
 
@@ -32,7 +32,9 @@ async def test_the_greeting_comes_back_as_the_telephone_audio_a_caller_hears(
     assert reply.text == greeting
     assert (reply.encoding, reply.sample_rate_hz, reply.tts) == (pb.AUDIO_ENCODING_MULAW_8K, 8000, "piper")
     assert len(reply.audio) > 8000  # over a second of speech
-    heard = await whisper.transcribe(audio.mulaw_decode(reply.audio), audio.TELEPHONE_RATE)
+    heard = await whisper.transcribe(
+        telephone_audio.mulaw_decode(reply.audio), telephone_audio.TELEPHONE_RATE
+    )
     # Piper samples a little noise into every rendition, so only the plainest words are checked.
     assert {"thank", "calling", "help", "today"} <= set(words(heard)), heard
 

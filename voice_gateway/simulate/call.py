@@ -18,7 +18,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from voice_gateway.audio import FRAME_BYTES, MULAW_SILENCE, frames
+from agentlocator_common.telephone_audio import FRAME_BYTES, MULAW_SILENCE, frames
 from voice_gateway.media_streams.caller import (
     OutboundClear,
     OutboundMark,

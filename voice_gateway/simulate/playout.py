@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from voice_gateway.audio import MULAW_SILENCE
+from agentlocator_common.telephone_audio import MULAW_SILENCE
 from voice_gateway.media_streams.events import MULAW_BYTES_PER_MS
 
 

@@ -1,5 +1,4 @@
-"""G.711 µ-law and resampling for the agent, independent of the gateway's copy (agent_service never
-imports voice_gateway).
+"""Telephone audio as both services carry it: 8 kHz G.711 µ-law in 20 ms (160-byte) frames.
 
 µ-law uses lookup tables that are bit-exact with the old `audioop` (gone in Python 3.13). Resampling is
 one shot per utterance or sentence: soxr's streaming mode holds back ~100 ms, and one-shot calls mean no
@@ -15,7 +14,8 @@ import soxr
 Pcm = npt.NDArray[np.int16]
 
 TELEPHONE_RATE = 8000
-FRAME_BYTES = 160  # 20 ms of µ-law at 8 kHz: one Twilio media frame
+FRAME_MS = 20
+FRAME_BYTES = TELEPHONE_RATE * FRAME_MS // 1000  # 160: one Twilio media frame
 MULAW_SILENCE = 0xFF
 _SEGMENT_ENDS = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])
 
