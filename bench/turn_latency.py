@@ -33,8 +33,8 @@ from agent_service.speech.piper_tts import PiperTts
 from agentlocator_common import telephone_audio
 from tests.procs import ServerProcess, python_module
 from tests.speech.conftest import line_noise, telephone
-from voice_gateway.simulate import CallOptions, simulate_call
 from voice_gateway.storage.calls import CallLog
+from voice_gateway.tools.simulate import CallOptions, simulate_call
 
 QUESTIONS = (
     "What are your opening hours?",

@@ -17,9 +17,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.conftest import AUTH_TOKEN, GatewayFactory
-from voice_gateway.media_streams import TwilioStream
-from voice_gateway.rate_limit import Decision, FailureLimiter, RateLimiter, TokenBucket
+from voice_gateway.limits.buckets import Decision, FailureLimiter, RateLimiter, TokenBucket
 from voice_gateway.settings import Settings, SettingsError
+from voice_gateway.twilio.media_streams import TwilioStream
 from voice_gateway.whatsapp.signatures import sign_bridge_webhook
 
 API_TOKEN = "abuse-test-api-token-0123456789"

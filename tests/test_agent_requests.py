@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agentlocator.agent.v1 import agent_pb2 as pb
 
-from voice_gateway.agent_requests import MAX_FRAMES_PER_AUDIO_IN, AgentRequests
+from voice_gateway.calls.ai.agent_requests import MAX_FRAMES_PER_AUDIO_IN, AgentRequests
 
 
 def _audio(n: int) -> pb.ConverseRequest:

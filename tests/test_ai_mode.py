@@ -17,9 +17,9 @@ from agentlocator_common.telephone_audio import mulaw_encode
 from tests.conftest import AgentFactory, AgentProcess, GatewayFactory
 from tests.procs import ServerProcess, python_module
 from tests.scripted_agent import ScriptedAgent, ScriptedCall, start_scripted_agent
-from voice_gateway.simulate import CallOptions, parse_connect_stream, simulate_call
-from voice_gateway.simulate.twiml_check import TwimlError
 from voice_gateway.storage.calls import CallLog
+from voice_gateway.tools.simulate import CallOptions, parse_connect_stream, simulate_call
+from voice_gateway.tools.simulate.twiml_check import TwimlError
 
 pytestmark = pytest.mark.integration
 ONE_SECOND = 8000  # bytes of µ-law

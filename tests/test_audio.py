@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from agentlocator_common.telephone_audio import frames, mulaw_decode, mulaw_encode, resample
-from voice_gateway.audio import read_wav, wav_to_mulaw, write_mulaw_wav, write_pcm_wav
+from voice_gateway.wav import read_wav, wav_to_mulaw, write_mulaw_wav, write_pcm_wav
 
 
 def test_g711_reference_points() -> None:

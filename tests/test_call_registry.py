@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from voice_gateway.call_registry import CallRegistry
+from voice_gateway.calls.registry import CallRegistry
 from voice_gateway.storage.calls import CallLog
 
 

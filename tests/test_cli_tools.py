@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.procs import ROOT, ServerProcess, python_module
-from voice_gateway.audio import read_wav, wav_to_mulaw, write_pcm_wav
+from voice_gateway.wav import read_wav, wav_to_mulaw, write_pcm_wav
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ def test_the_simulator_cli_records_the_echo_of_a_wav_at_any_rate(
     base = f"http://127.0.0.1:{echo_gateway.port}"
     result = run(
         "-m",
-        "voice_gateway.simulate",
+        "voice_gateway.tools.simulate",
         "--base",
         base,
         "--wav",
@@ -55,7 +55,7 @@ def test_the_simulator_cli_records_the_echo_of_a_wav_at_any_rate(
 
 
 def test_the_smoke_test_passes_against_a_healthy_gateway(echo_gateway: ServerProcess) -> None:
-    result = run("-m", "voice_gateway.smoke", f"http://127.0.0.1:{echo_gateway.port}")
+    result = run("-m", "voice_gateway.tools.smoke", f"http://127.0.0.1:{echo_gateway.port}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("PASS") == 6
     assert "6 of 6 checks passed" in result.stdout
@@ -64,7 +64,7 @@ def test_the_smoke_test_passes_against_a_healthy_gateway(echo_gateway: ServerPro
 def test_the_smoke_test_names_the_twilio_error_a_broken_deployment_would_cause() -> None:
     broken = ServerProcess(python_module("tests.broken_gateway"), {"PORT": "0"}, "BROKEN_LISTENING").start()
     try:
-        result = run("-m", "voice_gateway.smoke", f"http://127.0.0.1:{broken.port}")
+        result = run("-m", "voice_gateway.tools.smoke", f"http://127.0.0.1:{broken.port}")
     finally:
         broken.stop()
     assert result.returncode == 1

@@ -20,8 +20,8 @@ from tests.conftest import AgentProcess, GatewayFactory
 from tests.procs import ServerProcess
 from tests.whatsapp.conftest import contact, messages_of
 from tests.whatsapp.test_sidecar import Stack
-from voice_gateway.media_streams import OutboundMedia, TwilioStream
-from voice_gateway.simulate import CallOptions, parse_connect_stream, simulate_call
+from voice_gateway.tools.simulate import CallOptions, parse_connect_stream, simulate_call
+from voice_gateway.twilio.media_streams import OutboundMedia, TwilioStream
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agentlocator_common.telephone_audio import mulaw_decode, mulaw_encode
-from voice_gateway.media_streams import (
+from voice_gateway.twilio.media_streams import (
     BadFrame,
     Media,
     MediaStreamServer,

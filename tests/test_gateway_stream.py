@@ -20,9 +20,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from agentlocator_common.telephone_audio import mulaw_encode
 from tests.conftest import AUTH_TOKEN, GatewayFactory, gateway_factory
 from tests.procs import ROOT, ServerProcess
-from voice_gateway.media_streams import TwilioStream
-from voice_gateway.simulate import CallOptions, simulate_call
-from voice_gateway.twilio_auth import TwilioSignatures
+from voice_gateway.tools.simulate import CallOptions, simulate_call
+from voice_gateway.twilio.media_streams import TwilioStream
+from voice_gateway.twilio.signatures import TwilioSignatures
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from voice_gateway.media_streams import (
+from voice_gateway.twilio.media_streams import (
     BadFrame,
     BadFrameKind,
     Connected,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voice_gateway.playback import AudioFrame, MarkItem, PlaybackQueue
+from voice_gateway.calls.ai.playout import AudioFrame, MarkItem, PlaybackQueue
 
 
 def audio_frames(items: list[AudioFrame | MarkItem]) -> list[AudioFrame]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voice_gateway.simulate import Playout
+from voice_gateway.tools.simulate import Playout
 
 
 def test_a_mark_echoes_only_after_the_audio_before_it_has_played() -> None:

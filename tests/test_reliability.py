@@ -12,8 +12,8 @@ from websockets.asyncio.client import connect
 from agentlocator_common.telephone_audio import mulaw_encode
 from tests.conftest import AgentProcess, GatewayFactory
 from tests.procs import ServerProcess
-from voice_gateway.media_streams import TwilioStream
-from voice_gateway.simulate import CallOptions, simulate_call
+from voice_gateway.tools.simulate import CallOptions, simulate_call
+from voice_gateway.twilio.media_streams import TwilioStream
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from voice_gateway.media_streams import (
+from voice_gateway.twilio.media_streams import (
     Media,
     MediaStreamServer,
     OutboundClear,
@@ -16,7 +16,7 @@ from voice_gateway.media_streams import (
     Start,
     TwilioStream,
 )
-from voice_gateway.media_streams.caller import TwilioWarning
+from voice_gateway.twilio.media_streams.caller import TwilioWarning
 
 
 def pair() -> tuple[TwilioStream, MediaStreamServer]:

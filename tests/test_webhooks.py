@@ -10,8 +10,8 @@ from twilio.request_validator import RequestValidator
 
 from voice_gateway.app import create_app
 from voice_gateway.settings import Settings
-from voice_gateway.simulate import parse_connect_stream
-from voice_gateway.twilio_auth import call_token
+from voice_gateway.tools.simulate import parse_connect_stream
+from voice_gateway.twilio.signatures import call_token
 
 FORM = {"CallSid": "CA123", "AccountSid": "AC1", "From": "+15005550006", "To": "+15005550001"}
 

@@ -1,7 +1,7 @@
 """`python -m voice_gateway`: the gateway under Hypercorn, configured from the environment.
 
-With WS_SERVER=websockets (the default) the Media Streams WebSocket is served by `fast_ws` behind our own
-listener (`serving`); every HTTP route is Hypercorn's either way.
+With WS_SERVER=websockets (the default) the Media Streams WebSocket is served by `server/` (our own
+listener and `websockets`' sans-IO protocol); every HTTP route is Hypercorn's either way.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from agentlocator_common import logs
-from voice_gateway import serving
 from voice_gateway.app import create_app, startup_warnings
-from voice_gateway.media_ws import MEDIA_STREAMS
+from voice_gateway.calls.endpoint import MEDIA_STREAMS
+from voice_gateway.server import hypercorn_handoff as serving
 from voice_gateway.settings import Settings, SettingsError, WsServer
 from voice_gateway.storage.database import database_problem
-from voice_gateway.twiml import STREAM_PATH
+from voice_gateway.twilio.twiml import STREAM_PATH
 
 log = logging.getLogger("voice_gateway")
 

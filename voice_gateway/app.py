@@ -9,15 +9,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from quart import Quart, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from voice_gateway import metrics, twiml
-from voice_gateway.abuse import CALLS_BUSY, install_abuse_guard
-from voice_gateway.ai_mode import AiMode
+from voice_gateway import metrics
+from voice_gateway.calls.ai.mode import AiMode
+from voice_gateway.calls.endpoint import MEDIA_STREAMS, register_media_stream
 from voice_gateway.console import AI_MODE, console_blueprint
-from voice_gateway.media_ws import MEDIA_STREAMS, register_media_stream
+from voice_gateway.limits.http_guard import CALLS_BUSY, install_abuse_guard
 from voice_gateway.payments import payments_blueprint
-from voice_gateway.public_url import public_base_url
 from voice_gateway.settings import Settings, WsMode
-from voice_gateway.twilio_auth import TwilioSignatures, call_token
+from voice_gateway.twilio import twiml
+from voice_gateway.twilio.public_url import public_base_url
+from voice_gateway.twilio.signatures import TwilioSignatures, call_token
 from voice_gateway.whatsapp.routes import WHATSAPP_HUB, whatsapp_blueprint
 
 log = logging.getLogger("voice_gateway")

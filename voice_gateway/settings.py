@@ -82,7 +82,7 @@ class Settings:
     bridge_webhook_secret: str | None = field(default=None, repr=False)
     twilio_whatsapp_from: str | None = None
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
-    # Abuse limits (voice_gateway/abuse.py); 0 turns each one off.
+    # Abuse limits (voice_gateway/limits/http_guard.py); 0 turns each one off.
     max_concurrent_calls: int = 200
     busy_text: str = DEFAULT_BUSY_TEXT
     api_rate_limit_per_minute: int = 120

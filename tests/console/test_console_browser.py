@@ -27,8 +27,8 @@ from tests.whatsapp.conftest import (
     twilio_requests,
 )
 from tests.whatsapp.test_sidecar import Stack
-from voice_gateway.media_streams.caller import TwilioStream
-from voice_gateway.simulate import parse_connect_stream
+from voice_gateway.tools.simulate import parse_connect_stream
+from voice_gateway.twilio.media_streams.caller import TwilioStream
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 PASSWORD = "browser-console-password"

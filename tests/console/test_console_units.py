@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voice_gateway.call_registry import CallRegistry
+from voice_gateway.calls.registry import CallRegistry
 from voice_gateway.console.chart import CHART_WIDTH, latency_chart
 from voice_gateway.storage.calls import CallLog
 

@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 
 from tests.deploy.compose_file import Service, read_env_file, service
 from tests.procs import ROOT, ServerProcess
-from voice_gateway.media_streams import TwilioStream
+from voice_gateway.twilio.media_streams import TwilioStream
 
 pytestmark = pytest.mark.integration
 

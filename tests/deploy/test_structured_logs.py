@@ -15,8 +15,8 @@ from agentlocator_common import logs
 from tests.agent_service.client import agent_stub, hangup, read_to_end, start_call
 from tests.conftest import AgentFactory, GatewayFactory
 from tests.procs import ServerProcess
-from voice_gateway.media_streams import TwilioStream
 from voice_gateway.settings import Settings, SettingsError
+from voice_gateway.twilio.media_streams import TwilioStream
 
 
 async def one_short_call(gateway: ServerProcess) -> TwilioStream:

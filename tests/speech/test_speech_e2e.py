@@ -16,8 +16,8 @@ from agent_service.speech.whisper_stt import WhisperStt
 from agentlocator_common import telephone_audio
 from tests.conftest import AgentFactory, GatewayFactory
 from tests.speech.conftest import line_noise, telephone, words
-from voice_gateway.simulate import CallOptions, simulate_call
 from voice_gateway.storage.calls import CallLog
+from voice_gateway.tools.simulate import CallOptions, simulate_call
 
 pytestmark = pytest.mark.integration
 

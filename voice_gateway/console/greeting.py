@@ -13,8 +13,8 @@ import grpc
 from agentlocator.agent.v1 import agent_pb2
 
 from voice_gateway import metrics
-from voice_gateway.agent_link import AgentLink
-from voice_gateway.audio import mulaw_wav_bytes
+from voice_gateway.agent_client import AgentClient
+from voice_gateway.wav import mulaw_wav_bytes
 
 log = logging.getLogger("voice_gateway.console")
 
@@ -39,7 +39,7 @@ class GreetingUnavailable(Exception):
         self.http_status = http_status
 
 
-async def greeting_audio(link: AgentLink, timeout_s: float = SYNTHESIZE_TIMEOUT_S) -> GreetingAudio:
+async def greeting_audio(link: AgentClient, timeout_s: float = SYNTHESIZE_TIMEOUT_S) -> GreetingAudio:
     """Raises GreetingUnavailable: 503 when the agent cannot be reached, 502 when it refused or failed."""
     request = agent_pb2.SynthesizeRequest(greeting=True, encoding=agent_pb2.AUDIO_ENCODING_MULAW_8K)
     try:

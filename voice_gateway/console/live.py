@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from quart import current_app
 
-from voice_gateway.ai_mode import AiMode
+from voice_gateway.calls.ai.mode import AiMode
 from voice_gateway.whatsapp.baileys import BaileysService
 from voice_gateway.whatsapp.hub import WhatsAppHub
 from voice_gateway.whatsapp.routes import WHATSAPP_HUB

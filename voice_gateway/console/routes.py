@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from quart import Blueprint, Response, redirect, render_template, request
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
-from voice_gateway.agent_link import AgentLink
+from voice_gateway.agent_client import AgentClient
 from voice_gateway.console.auth import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, ConsoleAuth, csrf_ok
 from voice_gateway.console.chart import latency_chart
 from voice_gateway.console.data import ConsoleData
@@ -45,7 +45,7 @@ def console_blueprint(settings: Settings) -> Blueprint:
     auth = ConsoleAuth(tuple(s for s in (settings.api_token, settings.console_password) if s))
     opened: dict[str, ConsoleData] = {}
     # In ECHO mode no agent link exists; the greeting's play button still asks the configured agent.
-    own_link: dict[str, AgentLink] = {}
+    own_link: dict[str, AgentClient] = {}
 
     @blueprint.before_app_serving
     async def open_data() -> None:
@@ -228,7 +228,7 @@ def console_blueprint(settings: Settings) -> Blueprint:
     @signed_in
     async def greeting_wav(_csrf: str) -> AnyResponse:
         ai = ai_mode()
-        link = ai.link if ai is not None else own_link.setdefault("agent", AgentLink(settings.agent_addr))
+        link = ai.link if ai is not None else own_link.setdefault("agent", AgentClient(settings.agent_addr))
         try:
             spoken = await greeting_audio(link)
         except GreetingUnavailable as exc:

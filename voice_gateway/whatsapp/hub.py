@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 from agentlocator.agent.v1 import agent_pb2
 
-from voice_gateway.agent_link import AgentLink
+from voice_gateway.agent_client import AgentClient
 from voice_gateway.settings import WhatsAppProvider
 from voice_gateway.storage import StatusOutcome, Store
 from voice_gateway.whatsapp import metrics
@@ -42,7 +42,7 @@ class Inbound:
 
 class WhatsAppHub:
     def __init__(
-        self, store: Store, services: WhatsAppServices, agent: AgentLink | None, auto_reply: bool
+        self, store: Store, services: WhatsAppServices, agent: AgentClient | None, auto_reply: bool
     ) -> None:
         self.store = store
         self.services = services

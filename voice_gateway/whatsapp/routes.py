@@ -6,7 +6,7 @@ import logging
 
 from quart import Blueprint, Response, current_app
 
-from voice_gateway.agent_link import AgentLink
+from voice_gateway.agent_client import AgentClient
 from voice_gateway.settings import Settings, WhatsAppProvider
 from voice_gateway.storage import Store
 from voice_gateway.whatsapp.api import ok, register_api
@@ -59,7 +59,7 @@ def whatsapp_blueprint(settings: Settings) -> Blueprint:
     async def open_whatsapp() -> None:
         store = await Store.open(settings.database_url)
         services, _ = build_services(settings)
-        agent = AgentLink(settings.agent_addr) if settings.whatsapp_auto_reply else None
+        agent = AgentClient(settings.agent_addr) if settings.whatsapp_auto_reply else None
         running["hub"] = WhatsAppHub(store, services, agent, settings.whatsapp_auto_reply)
         # The voice side sends through the same hub when the agent asks to WhatsApp a caller.
         current_app.extensions[WHATSAPP_HUB] = running["hub"]

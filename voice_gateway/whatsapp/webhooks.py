@@ -13,10 +13,10 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
-from voice_gateway.public_url import public_base_url
 from voice_gateway.settings import Settings, WhatsAppProvider
 from voice_gateway.storage.database import now_iso
-from voice_gateway.twilio_auth import TwilioSignatures
+from voice_gateway.twilio.public_url import public_base_url
+from voice_gateway.twilio.signatures import TwilioSignatures
 from voice_gateway.whatsapp import metrics
 from voice_gateway.whatsapp.hub import Inbound, WhatsAppHub
 from voice_gateway.whatsapp.model import E164, normalise_status

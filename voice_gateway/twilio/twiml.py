@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
-from voice_gateway.public_url import websocket_url
+from voice_gateway.twilio.public_url import websocket_url
 
 STREAM_PATH = "/ws/twilio-media"
 STREAM_STATUS_PATH = "/webhook/stream_status"

@@ -5,8 +5,8 @@ Handshake rules (each one is a Twilio error 31920 when broken): answer 101 on th
 
 This endpoint is plain ASGI: Quart's WebSocket wrapper adds a queue hop and a task switch to every frame,
 which at 50 frames a second per call is most of what a call costs. `python -m voice_gateway` serves it
-through `fast_ws` (WS_SERVER=websockets); it is also mounted ahead of the Quart app, so Hypercorn alone
-(WS_SERVER=hypercorn, or the app run by any ASGI server) serves it the same way.
+through `server.asgi_websocket` (WS_SERVER=websockets); `app.py` also mounts it ahead of the Quart app,
+so Hypercorn alone (WS_SERVER=hypercorn, or any ASGI server) serves it the same way.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from quart import Quart
 
 from agentlocator_common import logs
 from voice_gateway import metrics
-from voice_gateway.abuse import SIGNATURE_BLOCK_TEXT, AbuseGuard
-from voice_gateway.fast_ws import AsgiApp, Receive, Scope
-from voice_gateway.fast_ws import Send as AsgiSend
-from voice_gateway.media_streams import BadFrame, MediaStreamServer, ProtocolViolation, Start, Stop
-from voice_gateway.public_url import public_base_url, websocket_url
+from voice_gateway.calls.modes import EchoMode, Send, SinkMode, StreamMode
+from voice_gateway.limits.http_guard import SIGNATURE_BLOCK_TEXT, AbuseGuard
+from voice_gateway.server.asgi_websocket import AsgiApp, Receive, Scope
+from voice_gateway.server.asgi_websocket import Send as AsgiSend
 from voice_gateway.settings import Settings, WsMode
-from voice_gateway.stream_modes import EchoMode, Send, SinkMode, StreamMode
-from voice_gateway.twilio_auth import TwilioSignatures, call_token_matches
-from voice_gateway.twiml import STREAM_PATH
+from voice_gateway.twilio.media_streams import BadFrame, MediaStreamServer, ProtocolViolation, Start, Stop
+from voice_gateway.twilio.public_url import public_base_url, websocket_url
+from voice_gateway.twilio.signatures import TwilioSignatures, call_token_matches
+from voice_gateway.twilio.twiml import STREAM_PATH
 
 log = logging.getLogger("voice_gateway.ws")
 

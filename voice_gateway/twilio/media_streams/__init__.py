@@ -4,8 +4,8 @@
 call simulator and the tests). Both only turn strings into events and events into strings.
 """
 
-from voice_gateway.media_streams.caller import OutboundClear, OutboundMark, OutboundMedia, TwilioStream
-from voice_gateway.media_streams.events import (
+from voice_gateway.twilio.media_streams.caller import OutboundClear, OutboundMark, OutboundMedia, TwilioStream
+from voice_gateway.twilio.media_streams.events import (
     BadFrame,
     BadFrameKind,
     Connected,
@@ -17,7 +17,7 @@ from voice_gateway.media_streams.events import (
     Start,
     Stop,
 )
-from voice_gateway.media_streams.server import MediaStreamServer, StreamPhase, StreamStats
+from voice_gateway.twilio.media_streams.server import MediaStreamServer, StreamPhase, StreamStats
 
 __all__ = [
     "BadFrame",

@@ -1,7 +1,7 @@
 """Abuse limits wired into the Quart app: `/api/` rate limits per bearer token, a penalty box for client
 addresses that keep failing Twilio's signature check, and the concurrent-call cap's counter.
 
-The arithmetic lives in `rate_limit.py` (sans-IO); this module only picks the keys, answers `429` with
+The arithmetic lives in `limits/buckets.py` (sans-IO); this module only picks the keys, answers `429` with
 `Retry-After`, logs and counts. Request size limits are elsewhere: `MAX_CONTENT_LENGTH` (app.py) for
 bodies and `MAX_WS_FRAME_BYTES` plus Hypercorn's `websocket_max_message_size` for frames.
 """
@@ -18,12 +18,12 @@ from prometheus_client import Counter
 from quart import Quart, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from voice_gateway.rate_limit import ALLOWED, Decision, FailureLimiter, RateLimiter
+from voice_gateway.limits.buckets import ALLOWED, Decision, FailureLimiter, RateLimiter
 from voice_gateway.settings import Settings
-from voice_gateway.twiml import STREAM_ENDED_PATH, STREAM_STATUS_PATH
+from voice_gateway.twilio.twiml import STREAM_ENDED_PATH, STREAM_STATUS_PATH
 from voice_gateway.whatsapp.webhooks import TWILIO_PATH
 
-log = logging.getLogger("voice_gateway.abuse")
+log = logging.getLogger("voice_gateway.limits.http_guard")
 
 RATE_LIMITED = Counter("agentlocator_rate_limited", "Requests refused with 429", ["surface"])
 SIGNATURE_BLOCKS = Counter(

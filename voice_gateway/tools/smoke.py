@@ -1,4 +1,4 @@
-"""`python -m voice_gateway.smoke https://host`: will a real Twilio call work against this deployment?
+"""`python -m voice_gateway.tools.smoke https://host`: will a real Twilio call work against this deployment?
 
 Each check prints PASS or FAIL; a failure names the Twilio error it would cause and the fix.
 """
@@ -19,10 +19,10 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from agentlocator_common.telephone_audio import TELEPHONE_RATE, mulaw_encode
 from voice_gateway.settings import auth_token_for_tools
-from voice_gateway.simulate.call import CallOptions, simulate_call
-from voice_gateway.simulate.twiml_check import TwimlError, parse_connect_stream
-from voice_gateway.twilio_auth import SIGNATURE_HEADER, TwilioSignatures
-from voice_gateway.twiml import STREAM_ENDED_PATH, STREAM_PATH, STREAM_STATUS_PATH
+from voice_gateway.tools.simulate.call import CallOptions, simulate_call
+from voice_gateway.tools.simulate.twiml_check import TwimlError, parse_connect_stream
+from voice_gateway.twilio.signatures import SIGNATURE_HEADER, TwilioSignatures
+from voice_gateway.twilio.twiml import STREAM_ENDED_PATH, STREAM_PATH, STREAM_STATUS_PATH
 
 TWILIO_SUBPROTOCOL = "audio.twilio.com"
 
@@ -203,7 +203,7 @@ async def run(base: str, auth_token: str | None) -> list[CheckResult]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m voice_gateway.smoke", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m voice_gateway.tools.smoke", description=__doc__)
     parser.add_argument("base", help="the deployment's public base URL, e.g. https://abc.ngrok.app")
     parser.add_argument("--auth-token", default=auth_token_for_tools())
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)

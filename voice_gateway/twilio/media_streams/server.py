@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from voice_gateway.media_streams.events import (
+from voice_gateway.twilio.media_streams.events import (
     BadFrame,
     BadFrameKind,
     Connected,

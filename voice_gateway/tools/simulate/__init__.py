@@ -1,8 +1,8 @@
 """A Twilio stand-in: place a simulated call against a running gateway (library and CLI)."""
 
-from voice_gateway.simulate.call import CallOptions, CallReport, SimulationError, simulate_call
-from voice_gateway.simulate.playout import Playout
-from voice_gateway.simulate.twiml_check import StreamInstructions, TwimlError, parse_connect_stream
+from voice_gateway.tools.simulate.call import CallOptions, CallReport, SimulationError, simulate_call
+from voice_gateway.tools.simulate.playout import Playout
+from voice_gateway.tools.simulate.twiml_check import StreamInstructions, TwimlError, parse_connect_stream
 
 __all__ = [
     "CallOptions",

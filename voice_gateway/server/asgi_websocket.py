@@ -2,8 +2,8 @@
 
 Hypercorn's WebSocket path (wsproto, h11, a task group and a send lock per connection) made the gateway
 cost 2.3× the CPU of a bare `websockets` echo per frame. This speaks the same ASGI WebSocket messages to
-the same endpoint (`media_ws`), so the handshake rules live in one place, but frames are parsed by
-`websockets` (its C mask/unmask) and go to the app without a task hop. `front_door` decides, per
+the same endpoint (`calls.endpoint`), so the handshake rules live in one place, but frames are parsed by
+`websockets` (its C mask/unmask) and go to the app without a task hop. `server.listener` decides, per
 connection, whether a request comes here or goes to Hypercorn.
 """
 

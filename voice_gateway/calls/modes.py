@@ -10,8 +10,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from voice_gateway.media_streams import Connected, Dtmf, MarkEcho, Media, MediaStreamServer, Start, Stop
-from voice_gateway.media_streams.events import MULAW_BYTES_PER_MS
+from voice_gateway.twilio.media_streams import (
+    Connected,
+    Dtmf,
+    MarkEcho,
+    Media,
+    MediaStreamServer,
+    Start,
+    Stop,
+)
+from voice_gateway.twilio.media_streams.events import MULAW_BYTES_PER_MS
 
 StreamEvent = Connected | Start | Media | Dtmf | MarkEcho | Stop
 Send = Callable[[str], Awaitable[None]]

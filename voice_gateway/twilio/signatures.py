@@ -9,7 +9,7 @@ from typing import Any
 
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from voice_gateway.public_url import HeaderLookup
+from voice_gateway.twilio.public_url import HeaderLookup
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"

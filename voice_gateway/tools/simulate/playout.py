@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from agentlocator_common.telephone_audio import MULAW_SILENCE
-from voice_gateway.media_streams.events import MULAW_BYTES_PER_MS
+from voice_gateway.twilio.media_streams.events import MULAW_BYTES_PER_MS
 
 
 @dataclass(slots=True)

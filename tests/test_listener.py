@@ -1,4 +1,4 @@
-"""The gateway's own listener: Media Streams upgrades to `fast_ws`, everything else to Hypercorn."""
+"""The gateway's own listener: Media Streams upgrades to `websockets`, everything else to Hypercorn."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from tests.conftest import GatewayFactory
 from tests.procs import ServerProcess
 from tests.test_gateway_stream import http_url, new_stream, receive_json, ws_url
-from voice_gateway.front_door import is_upgrade_to
+from voice_gateway.server.listener import is_upgrade_to
 
 MEDIA = "/ws/twilio-media"
 UPGRADE = (

@@ -1,4 +1,4 @@
-"""`python -m voice_gateway.simulate --base http://127.0.0.1:8080 --wav in.wav --out reply.wav`."""
+"""`python -m voice_gateway.tools.simulate --base http://127.0.0.1:8080 --wav in.wav --out reply.wav`."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import asyncio
 import sys
 from pathlib import Path
 
-from voice_gateway.audio import wav_to_mulaw, write_mulaw_wav
 from voice_gateway.settings import auth_token_for_tools
-from voice_gateway.simulate.call import CallOptions, SimulationError, simulate_call
-from voice_gateway.simulate.twiml_check import TwimlError
+from voice_gateway.tools.simulate.call import CallOptions, SimulationError, simulate_call
+from voice_gateway.tools.simulate.twiml_check import TwimlError
+from voice_gateway.wav import wav_to_mulaw, write_mulaw_wav
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m voice_gateway.simulate",
+        prog="python -m voice_gateway.tools.simulate",
         description="Call a running gateway the way Twilio would, with a WAV file as the caller's voice.",
     )
     parser.add_argument("--base", required=True, help="where the gateway listens, e.g. http://127.0.0.1:8080")

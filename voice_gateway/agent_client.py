@@ -18,7 +18,7 @@ def channel_target(addr: str) -> str:
     return addr if "://" in addr or addr.startswith(("dns:", "unix:", "ipv4:", "ipv6:")) else f"dns:///{addr}"
 
 
-class AgentLink:
+class AgentClient:
     """Owns one channel for the process; every call opens its own `Converse` stream on it."""
 
     def __init__(

@@ -19,16 +19,16 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from agentlocator_common.telephone_audio import FRAME_BYTES, MULAW_SILENCE, frames
-from voice_gateway.media_streams.caller import (
+from voice_gateway.tools.simulate.playout import Playout, PlayoutResult
+from voice_gateway.tools.simulate.twiml_check import StreamInstructions, parse_connect_stream
+from voice_gateway.twilio.media_streams.caller import (
     OutboundClear,
     OutboundMark,
     OutboundMedia,
     TwilioStream,
     TwilioWarning,
 )
-from voice_gateway.simulate.playout import Playout, PlayoutResult
-from voice_gateway.simulate.twiml_check import StreamInstructions, parse_connect_stream
-from voice_gateway.twilio_auth import SIGNATURE_HEADER, TwilioSignatures
+from voice_gateway.twilio.signatures import SIGNATURE_HEADER, TwilioSignatures
 
 FRAME_MS = 20
 

@@ -1,7 +1,7 @@
-"""Serve the gateway on one socket: Hypercorn for HTTP, `fast_ws` for the Media Streams WebSocket.
+"""Serve the gateway on one socket: Hypercorn for HTTP, `asgi_websocket` for the Media Streams socket.
 
 This is Hypercorn's own asyncio worker loop (lifespan, per-connection `TCPServer`, graceful shutdown)
-with one change: connections are accepted by `FrontDoor`, which keeps Media Streams upgrades for the
+with one change: connections are accepted by `Listener`, which keeps Media Streams upgrades for the
 `websockets`-based path. It uses Hypercorn's connection classes, so `pyproject.toml` pins Hypercorn's
 minor version; `tests/test_front_door.py` covers the hand-over both ways.
 """
@@ -23,8 +23,8 @@ from hypercorn.typing import LifespanState
 from hypercorn.utils import wrap_app
 from quart import Quart
 
-from voice_gateway.fast_ws import AsgiApp, AsgiWebSocket
-from voice_gateway.front_door import FrontDoor
+from voice_gateway.server.asgi_websocket import AsgiApp, AsgiWebSocket
+from voice_gateway.server.listener import Listener
 
 log = logging.getLogger("voice_gateway")
 
@@ -63,9 +63,9 @@ async def serve(
     def websocket() -> AsgiWebSocket:
         return AsgiWebSocket(media_app, config.websocket_max_message_size, server_addr, tasks)
 
-    undecided: set[FrontDoor] = set()
+    undecided: set[Listener] = set()
     server = await loop.create_server(
-        lambda: FrontDoor(media_path, websocket, http, undecided), sock=sock, backlog=config.backlog
+        lambda: Listener(media_path, websocket, http, undecided), sock=sock, backlog=config.backlog
     )
     try:
         await shutdown_trigger()

@@ -19,12 +19,12 @@ import grpc
 from agentlocator.agent.v1 import agent_pb2 as pb
 
 from voice_gateway import metrics
-from voice_gateway.agent_link import AgentLink
-from voice_gateway.agent_requests import AgentRequests
-from voice_gateway.call_registry import CallRegistry
-from voice_gateway.media_streams import Dtmf, MarkEcho, Media, MediaStreamServer, Start, Stop
-from voice_gateway.playback import AudioFrame, PlaybackQueue
-from voice_gateway.stream_modes import Send, StreamEvent
+from voice_gateway.agent_client import AgentClient
+from voice_gateway.calls.ai.agent_requests import AgentRequests
+from voice_gateway.calls.ai.playout import AudioFrame, PlaybackQueue
+from voice_gateway.calls.modes import Send, StreamEvent
+from voice_gateway.calls.registry import CallRegistry
+from voice_gateway.twilio.media_streams import Dtmf, MarkEcho, Media, MediaStreamServer, Start, Stop
 
 log = logging.getLogger("voice_gateway.bridge")
 
@@ -41,7 +41,7 @@ class CallBridge:
         stream: MediaStreamServer,
         send: Send,
         close: Close,
-        link: AgentLink,
+        link: AgentClient,
         registry: CallRegistry,
         transfer: Transfer | None = None,
         send_whatsapp: SendWhatsApp | None = None,

@@ -1,6 +1,6 @@
 """The gateway's listening socket: each connection's first request decides who serves it.
 
-A WebSocket upgrade on the Media Streams path goes to `fast_ws` (frames parsed by `websockets`);
+A WebSocket upgrade on the Media Streams path goes to `server.asgi_websocket` (frames parsed by `websockets`);
 everything else — every HTTP route, and any other upgrade — is handed to Hypercorn unchanged, with the
 bytes already read. The decision is made once per connection, on the request line and headers only.
 """
@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import cast
 
-from voice_gateway.fast_ws import AsgiWebSocket
+from voice_gateway.server.asgi_websocket import AsgiWebSocket
 
 # A request head longer than this is not a Media Streams upgrade; Hypercorn answers it (431/400).
 MAX_HEAD_BYTES = 16 * 1024
@@ -38,13 +38,13 @@ def is_upgrade_to(head: bytes, path: str) -> bool:
     return False
 
 
-class FrontDoor(asyncio.Protocol):
+class Listener(asyncio.Protocol):
     def __init__(
         self,
         media_path: str,
         websocket: WebSocketFactory,
         http: HttpHandler,
-        undecided: set[FrontDoor] | None = None,
+        undecided: set[Listener] | None = None,
     ) -> None:
         self._media_path = media_path
         self._websocket = websocket

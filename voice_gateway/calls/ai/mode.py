@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from voice_gateway.agent_link import AgentLink
-from voice_gateway.call_bridge import CallBridge, Close
-from voice_gateway.call_registry import CallRegistry
-from voice_gateway.media_streams import MediaStreamServer
+from voice_gateway.agent_client import AgentClient
+from voice_gateway.calls.ai.bridge import CallBridge, Close
+from voice_gateway.calls.modes import Send
+from voice_gateway.calls.registry import CallRegistry
 from voice_gateway.settings import Settings
 from voice_gateway.storage.calls import CallLog
-from voice_gateway.stream_modes import Send
-from voice_gateway.twilio_rest import TwilioCalls
+from voice_gateway.twilio.media_streams import MediaStreamServer
+from voice_gateway.twilio.rest import TwilioCalls
 from voice_gateway.whatsapp.hub import WhatsAppHub
 from voice_gateway.whatsapp.model import OutgoingMessage
 
@@ -23,7 +23,7 @@ class AiMode:
     ) -> None:
         self.settings = settings
         self._whatsapp_hub = whatsapp_hub or (lambda: None)
-        self.link = AgentLink(settings.agent_addr, health_timeout_s=settings.agent_health_timeout_s)
+        self.link = AgentClient(settings.agent_addr, health_timeout_s=settings.agent_health_timeout_s)
         self.registry = CallRegistry()
         self.calls = (
             TwilioCalls(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base_url)

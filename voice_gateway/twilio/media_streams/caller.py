@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from voice_gateway.media_streams.events import MULAW_BYTES_PER_MS
+from voice_gateway.twilio.media_streams.events import MULAW_BYTES_PER_MS
 
 
 @dataclass(frozen=True, slots=True)
