@@ -6,7 +6,7 @@ import asyncio
 import signal
 import sys
 
-from agent_service.brain.errors import BrainError
+from agent_service.errors import ProviderError
 from agent_service.server import serve
 from agent_service.settings import AgentSettings, SettingsError
 from agentlocator_common import logs
@@ -38,7 +38,7 @@ def main() -> int:
             flush=True,
         )
         return 1
-    except BrainError as e:
+    except ProviderError as e:
         # E.g. LLM_PROVIDER=local before `make local-llm`: the message says what to run.
         print(
             f"agent_service: the brain cannot start (LLM_PROVIDER={settings.llm_provider}): {e.message}",

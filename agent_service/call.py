@@ -16,7 +16,7 @@ import grpc
 from agentlocator.agent.v1 import agent_pb2
 
 from agent_service import metrics
-from agent_service.errors import AgentError, PipelineError, ProtocolError
+from agent_service.errors import AgentError, ProtocolError
 from agent_service.outbox import Outbox
 from agent_service.pipelines.base import CallInfo, CallPipeline, PipelineOptions
 from agent_service.pipelines.registry import PipelineSpec
@@ -122,7 +122,7 @@ class Call:
             await self._fail(e)
         except Exception as e:
             log.exception("pipeline failed call=%s", self.info.call_sid)
-            await self._fail(PipelineError(f"pipeline failed: {type(e).__name__}"))
+            await self._fail(AgentError(f"pipeline failed: {type(e).__name__}"))
 
     async def _handle(self, request: agent_pb2.ConverseRequest) -> bool:
         """Dispatch one request; False once the call is over."""

@@ -1,17 +1,16 @@
-"""The agent service's errors, and the one place they become gRPC status codes.
+"""The agent's one error hierarchy. Everything below the servicer raises these; `grpc_status.py` is the
+one place they become status codes.
 
-Code below the servicer raises these; the servicer turns them into a status with `grpc_status`, so a
-status code always means the same thing to the gateway: INVALID_ARGUMENT is its bug, RESOURCE_EXHAUSTED
-and UNAVAILABLE are worth retrying elsewhere, INTERNAL is ours.
+Classes say what went wrong, not where: the message names the part (the LLM, the Piper voice, a model
+file). `retryable` says whether the same request may succeed later or on another instance; the hybrid
+brain falls back on any provider error, and a retryable one becomes UNAVAILABLE rather than INTERNAL.
 """
 
 from __future__ import annotations
 
-import grpc
-
 
 class AgentError(Exception):
-    """Base class. `retryable` tells a client whether the same request may succeed elsewhere or later."""
+    """Base class; on its own it means a bug or an unexpected failure of ours."""
 
     retryable_by_default = False
 
@@ -22,7 +21,7 @@ class AgentError(Exception):
 
 
 class ProtocolError(AgentError):
-    """The client broke the Converse/Chat contract (wrong first message, missing field, bad value)."""
+    """The client broke the contract (wrong first message, missing field, value out of range)."""
 
 
 class TooManyCallsError(AgentError):
@@ -37,18 +36,19 @@ class DrainingError(AgentError):
     retryable_by_default = True
 
 
-class PipelineError(AgentError):
-    """A pipeline or one of its providers failed; retryable when the provider said so (timeouts, 5xx)."""
+class ProviderError(AgentError):
+    """A model or service the agent depends on (LLM, speech) failed; retryable when it said so."""
 
 
-def grpc_status(error: AgentError) -> grpc.StatusCode:
-    """The status a Converse or Chat call ends with when `error` escapes the pipeline."""
-    if isinstance(error, ProtocolError):
-        return grpc.StatusCode.INVALID_ARGUMENT
-    if isinstance(error, TooManyCallsError):
-        return grpc.StatusCode.RESOURCE_EXHAUSTED
-    if isinstance(error, DrainingError):
-        return grpc.StatusCode.UNAVAILABLE
-    if isinstance(error, PipelineError) and error.retryable:
-        return grpc.StatusCode.UNAVAILABLE
-    return grpc.StatusCode.INTERNAL
+class ProviderUnavailable(ProviderError):
+    """The provider could not be reached, timed out, or answered 429/5xx."""
+
+    retryable_by_default = True
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request (401, 400, unknown model): retrying the same request cannot help."""
+
+
+class ModelLoadError(ProviderError):
+    """A local model file is missing, unverified or not loadable."""

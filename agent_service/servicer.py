@@ -1,6 +1,6 @@
 """AgentService: admission control and protocol checks for Converse; Chat and Synthesize.
 
-Every failure leaves through `errors.grpc_status`, so status codes keep one meaning: INVALID_ARGUMENT
+Every failure leaves through `grpc_status.abort`, so status codes keep one meaning: INVALID_ARGUMENT
 for a client that breaks the contract, RESOURCE_EXHAUSTED past AGENT_MAX_CALLS, UNAVAILABLE while
 draining. Converse uses the reader/writer API (`context.read()`/`context.write()`) and never touches the
 request iterator, because grpc.aio forbids mixing the two styles in one call.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from asyncio import FIRST_COMPLETED
-from typing import Any, NoReturn
+from typing import Any
 
 import grpc
 from agentlocator.agent.v1 import agent_pb2, agent_pb2_grpc
@@ -26,18 +26,11 @@ from agent_service.brain import (
     Turn,
     respond_fully,
 )
-from agent_service.brain.errors import BrainError
 from agent_service.brain.registry import build_brain
 from agent_service.call import PROTOCOL_VERSION, Call
 from agent_service.chat import ChatMemory
-from agent_service.errors import (
-    AgentError,
-    DrainingError,
-    PipelineError,
-    ProtocolError,
-    TooManyCallsError,
-    grpc_status,
-)
+from agent_service.errors import AgentError, DrainingError, ProtocolError, ProviderError, TooManyCallsError
+from agent_service.grpc_status import abort, grpc_status
 from agent_service.pipelines.base import CallInfo, PipelineOptions
 from agent_service.pipelines.registry import get_pipeline
 from agent_service.settings import AgentSettings
@@ -94,7 +87,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         except AgentError as e:
             log.info("CALL_REJECTED code=%s detail=%s", grpc_status(e).name, e.message)
             metrics.CALLS_REJECTED.labels(grpc_status(e).name).inc()
-            await _abort(context, e)
+            await abort(context, e)
         try:
             await self._converse(context, info)
         finally:
@@ -134,11 +127,11 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
                 call.out_frames,
             )
         if error is not None:
-            await _abort(context, error)
+            await abort(context, error)
 
     async def _refuse_while_draining(self, context: Any) -> None:
         if self._draining.is_set():
-            await _abort(context, DrainingError(DRAINING))
+            await abort(context, DrainingError(DRAINING))
 
     def _admit(self) -> None:
         if self._draining.is_set():
@@ -188,9 +181,9 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         # contact and a caller get the same answers and a restart does not forget a conversation.
         await self._refuse_while_draining(context)
         if not request.conversation_id:
-            await _abort(context, ProtocolError("ChatRequest.conversation_id is required"))
+            await abort(context, ProtocolError("ChatRequest.conversation_id is required"))
         if not request.text.strip():
-            await _abort(context, ProtocolError("ChatRequest.text is required"))
+            await abort(context, ProtocolError("ChatRequest.text is required"))
         cid = request.conversation_id
         history = self._memory.history(cid)
         conversation = Conversation(
@@ -201,12 +194,12 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         )
         try:
             answer = await respond_fully(self._brain, conversation)
-        except BrainError as e:
+        except ProviderError as e:
             log.warning(
                 "CHAT_BRAIN_FAILED conversation=%s retryable=%s error=%s", cid, e.retryable, e.message
             )
-            await _abort(
-                context, PipelineError(f"the agent could not answer: {e.message}", retryable=e.retryable)
+            await abort(
+                context, ProviderError(f"the agent could not answer: {e.message}", retryable=e.retryable)
             )
         kept = self._memory.record(cid, Turn("user", request.text.strip()), Turn("agent", answer.text))
         response = agent_pb2.ChatResponse(conversation_id=cid, text=answer.text, history_turns=kept)
@@ -237,7 +230,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
             response = await self._synthesizer.synthesize(request)
         except AgentError as e:
             log.warning("SYNTHESIZE_FAILED code=%s detail=%s", grpc_status(e).name, e.message)
-            await _abort(context, e)
+            await abort(context, e)
         log.info(
             "SYNTHESIZED tts=%s chars=%d bytes=%d ms=%d",
             response.tts,
@@ -276,8 +269,3 @@ def call_info(start: agent_pb2.SessionStart) -> CallInfo:
         custom_parameters=dict(start.custom_parameters),
         provider_overrides=dict(start.provider_overrides),
     )
-
-
-async def _abort(context: Any, error: AgentError) -> NoReturn:
-    await context.abort(grpc_status(error), error.message)
-    raise AssertionError("context.abort() returned")  # it always raises; this tells the type checker

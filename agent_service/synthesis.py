@@ -11,9 +11,9 @@ import time
 
 from agentlocator.agent.v1 import agent_pb2
 
-from agent_service.errors import PipelineError, ProtocolError
+from agent_service.errors import ProtocolError, ProviderError
 from agent_service.settings import AgentSettings
-from agent_service.speech.base import SpeechError, TextToSpeech
+from agent_service.speech.base import TextToSpeech
 from agent_service.speech.runtime import call_greeting, shared_registry
 from agentlocator_common import telephone_audio
 
@@ -40,14 +40,17 @@ class Synthesizer:
         registry = shared_registry(self._settings)
         try:
             name = registry.check_overrides({"tts": request.tts} if request.tts else {})["tts"]
-        except SpeechError as e:
-            raise ProtocolError(str(e).replace("provider_overrides['tts']", "SynthesizeRequest.tts")) from e
+        except ProtocolError as e:
+            raise ProtocolError(
+                e.message.replace("provider_overrides['tts']", "SynthesizeRequest.tts")
+            ) from e
         started = time.perf_counter()
         try:
             tts: TextToSpeech = await asyncio.to_thread(registry.get, "tts", name)
             speech = await tts.synthesize(text)
-        except SpeechError as e:
-            raise PipelineError(f"the {name} voice failed: {e}") from e
+        except ProviderError as e:
+            # Not retryable whatever the voice said: the contract answers INTERNAL for a failing voice.
+            raise ProviderError(f"the {name} voice failed: {e.message}") from e
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         if request.encoding == agent_pb2.AUDIO_ENCODING_MULAW_8K:
             data, rate = (

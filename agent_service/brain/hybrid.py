@@ -9,9 +9,9 @@ import logging
 from collections.abc import AsyncIterator
 
 from agent_service.brain.base import Brain
-from agent_service.brain.errors import BrainError
 from agent_service.brain.events import BrainEvent, Conversation, TextDelta
 from agent_service.brain.receptionist import ReceptionistBrain
+from agent_service.errors import ProviderError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class HybridBrain:
                 if isinstance(event, TextDelta):
                     said = event.text
                 yield event
-        except BrainError as e:
+        except ProviderError as e:
             self.fallbacks += 1
             log.warning(
                 "LLM_FALLBACK brain=%s retryable=%s mid_answer=%s error=%s",

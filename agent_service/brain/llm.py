@@ -37,7 +37,7 @@ class ChatModel(Protocol):
     def stream(
         self, messages: list[dict[str, str]], tools: list[dict[str, Any]]
     ) -> AsyncGenerator[ModelDelta, None]:
-        """Stream text pieces and, at the end, complete tool calls. Raises BrainError subclasses."""
+        """Stream text pieces and, at the end, complete tool calls. Raises ProviderError subclasses."""
         ...
 
 

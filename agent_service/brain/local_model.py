@@ -16,9 +16,9 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from agent_service.brain.errors import BrainError, ModelLoadError
 from agent_service.brain.llm import ModelDelta, ToolCall
 from agent_service.brain.tools import TOOLS
+from agent_service.errors import ModelLoadError, ProviderError
 
 log = logging.getLogger(__name__)
 _DONE = object()
@@ -99,10 +99,12 @@ class LocalChatModel:
                     {**request, "stream": True, "cache_prompt": True}, on_chunk
                 )
                 if isinstance(result, dict) and "error" in result:
-                    loop.call_soon_threadsafe(queue.put_nowait, BrainError(f"llama.cpp: {result['error']}"))
+                    loop.call_soon_threadsafe(
+                        queue.put_nowait, ProviderError(f"llama.cpp: {result['error']}")
+                    )
             except Exception as e:
                 loop.call_soon_threadsafe(
-                    queue.put_nowait, BrainError(f"llama.cpp failed: {e}", retryable=True)
+                    queue.put_nowait, ProviderError(f"llama.cpp failed: {e}", retryable=True)
                 )
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, _DONE)
@@ -111,10 +113,10 @@ class LocalChatModel:
             worker = asyncio.create_task(asyncio.to_thread(generate))
             try:
                 while (item := await queue.get()) is not _DONE:
-                    if isinstance(item, BrainError):
+                    if isinstance(item, ProviderError):
                         raise item
                     if isinstance(item, dict) and "error" in item:
-                        raise BrainError(f"llama.cpp: {item['error']}")
+                        raise ProviderError(f"llama.cpp: {item['error']}")
                     yield item
             finally:
                 stop.set()

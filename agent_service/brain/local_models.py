@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent_service.brain.errors import ModelLoadError
+from agent_service.errors import ModelLoadError
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 the official client, streaming chat completions with tool calls.
 
 The client retries what is worth retrying (connection errors, 408/409/429/5xx) `max_retries` times with
-back-off, inside `timeout`; what still fails becomes a BrainError whose `retryable` flag the hybrid brain
+back-off, inside `timeout`; what still fails becomes a ProviderError whose `retryable` flag the hybrid brain
 uses to fall back to the receptionist engine.
 """
 
@@ -15,8 +15,8 @@ from typing import Any, cast
 import openai
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionToolParam
 
-from agent_service.brain.errors import BrainError, ProviderRejected, ProviderUnavailable
 from agent_service.brain.llm import ModelDelta, ToolCall
+from agent_service.errors import ProviderError, ProviderRejected, ProviderUnavailable
 
 
 @dataclass(slots=True)
@@ -76,7 +76,7 @@ class OpenAiChatModel:
             kind = ProviderUnavailable if retryable else ProviderRejected
             raise kind(f"LLM answered {e.status_code}: {e.message}") from e
         except openai.OpenAIError as e:  # e.g. a malformed stream: the server broke the protocol
-            raise BrainError(f"LLM stream failed: {e}", retryable=True) from e
+            raise ProviderError(f"LLM stream failed: {e}", retryable=True) from e
         if not finished:
             # Over HTTP/1.1 a dropped connection can look like a normal end of the body; only the final
             # chunk's finish_reason proves the answer is complete.

@@ -13,10 +13,6 @@ from typing import Protocol
 from agentlocator_common.telephone_audio import Pcm
 
 
-class SpeechError(Exception):
-    """A provider failed (bad model file, HTTP error, bad response); the message says what and where."""
-
-
 class VadStream(Protocol):
     """One call's voice activity: fed 8 kHz PCM in arrival order, answers speech probability."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from agent_service.speech.base import SpeechError
+from agent_service.errors import ModelLoadError
 
 WHISPER_TINY_EN_MODEL_BIN = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 PIPER_JOE_MEDIUM_ONNX = "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"
@@ -17,13 +17,13 @@ PIPER_JOE_MEDIUM_ONNX = "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb7
 
 def verify(path: Path, expected_sha256: str) -> None:
     if not path.is_file():
-        raise SpeechError(f"model file missing: {path}")
+        raise ModelLoadError(f"model file missing: {path}")
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     if digest.hexdigest() != expected_sha256:
-        raise SpeechError(
+        raise ModelLoadError(
             f"model file {path} has sha256 {digest.hexdigest()}, expected {expected_sha256}; "
             "reinstall the pinned wheel"
         )

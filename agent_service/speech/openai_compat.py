@@ -13,7 +13,8 @@ import wave
 import httpx
 import numpy as np
 
-from agent_service.speech.base import SpeechAudio, SpeechError
+from agent_service.errors import ProviderError
+from agent_service.speech.base import SpeechAudio
 from agentlocator_common.telephone_audio import Pcm
 
 
@@ -30,7 +31,7 @@ def wav_bytes(pcm: Pcm, sample_rate: int) -> bytes:
 def parse_wav(data: bytes) -> SpeechAudio:
     """16-bit PCM WAV to mono samples; tolerates the streaming header (sizes 0xFFFFFFFF) some servers send."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise SpeechError(f"TTS response is not a WAV file (starts {data[:12]!r})")
+        raise ProviderError(f"TTS response is not a WAV file (starts {data[:12]!r})")
     pos, rate, channels, bits = 12, 0, 0, 0
     while pos + 8 <= len(data):
         kind, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
@@ -38,17 +39,17 @@ def parse_wav(data: bytes) -> SpeechAudio:
         if kind == b"fmt ":
             fmt, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
             if fmt != 1 or bits != 16:
-                raise SpeechError(f"TTS WAV must be 16-bit PCM; got format {fmt}, {bits} bits")
+                raise ProviderError(f"TTS WAV must be 16-bit PCM; got format {fmt}, {bits} bits")
         elif kind == b"data":
             if not rate:
-                raise SpeechError("TTS WAV has its data chunk before its fmt chunk")
+                raise ProviderError("TTS WAV has its data chunk before its fmt chunk")
             usable = len(body) - len(body) % (2 * channels)
             samples = np.frombuffer(body[:usable], "<i2").reshape(-1, channels)
             return SpeechAudio(
                 samples.mean(axis=1).astype(np.int16) if channels > 1 else samples[:, 0].copy(), rate
             )
         pos += 8 + size + (size & 1)
-    raise SpeechError("TTS WAV has no data chunk")
+    raise ProviderError("TTS WAV has no data chunk")
 
 
 class _Http:
@@ -59,12 +60,14 @@ class _Http:
         )
 
     async def post(self, path: str, **kwargs: object) -> httpx.Response:
+        # Failures are not marked retryable: a call apologises and goes on at once, and Synthesize's
+        # contract answers INTERNAL for a voice that fails to speak.
         try:
             response = await self._client.post(path, **kwargs)  # type: ignore[arg-type]
         except httpx.HTTPError as e:
-            raise SpeechError(f"POST {self._client.base_url}{path} failed: {type(e).__name__}: {e}") from e
+            raise ProviderError(f"POST {self._client.base_url}{path} failed: {type(e).__name__}: {e}") from e
         if response.status_code != 200:
-            raise SpeechError(
+            raise ProviderError(
                 f"POST {self._client.base_url}{path} answered {response.status_code}: {response.text[:200]}"
             )
         return response
@@ -92,9 +95,9 @@ class OpenAiStt:
         try:
             text = response.json()["text"]
         except (ValueError, KeyError, TypeError) as e:
-            raise SpeechError(f"transcription response has no text: {response.text[:200]}") from e
+            raise ProviderError(f"transcription response has no text: {response.text[:200]}") from e
         if not isinstance(text, str):
-            raise SpeechError(f"transcription text is not a string: {text!r}")
+            raise ProviderError(f"transcription text is not a string: {text!r}")
         return text.strip()
 
     async def aclose(self) -> None:

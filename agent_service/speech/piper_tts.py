@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_service.speech.base import SpeechAudio, SpeechError
+from agent_service.errors import ModelLoadError
+from agent_service.speech.base import SpeechAudio
 from agent_service.speech.checksums import PIPER_JOE_MEDIUM_ONNX, verify
 
 
@@ -32,7 +33,7 @@ class PiperTts:
                 str(model_path), config_path=str(config_path) if config_path else None
             )
         except Exception as e:
-            raise SpeechError(f"cannot load Piper voice {model_path}: {e}") from e
+            raise ModelLoadError(f"cannot load Piper voice {model_path}: {e}") from e
         self.sample_rate = int(self._voice.config.sample_rate)
         self._lock = threading.Lock()
 

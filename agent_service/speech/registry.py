@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent_service.speech.base import SpeechError, SpeechToText, TextToSpeech, Vad
+from agent_service.errors import ProtocolError
+from agent_service.speech.base import SpeechToText, TextToSpeech, Vad
 
 if TYPE_CHECKING:  # settings imports this module's provider names
     from agent_service.settings import AgentSettings
@@ -127,7 +128,7 @@ class SpeechRegistry:
     def get(self, kind: str, name: str) -> Any:
         factories = _FACTORIES[kind]
         if name not in factories:
-            raise SpeechError(f"unknown {kind} provider {name!r}; known: {', '.join(sorted(factories))}")
+            raise ProtocolError(f"unknown {kind} provider {name!r}; known: {', '.join(sorted(factories))}")
         # One lock per provider: the voice and the ears load at the same time, each exactly once.
         with self._lock:
             lock = self._locks.setdefault((kind, name), threading.Lock())
@@ -137,14 +138,14 @@ class SpeechRegistry:
             return self._built[(kind, name)]
 
     def check_overrides(self, overrides: Mapping[str, str]) -> dict[str, str]:
-        """The call's provider names; raises SpeechError naming a bad key or provider, loading nothing."""
+        """The call's provider names; raises ProtocolError naming a bad key or provider, loading nothing."""
         chosen = {"vad": self.config.vad, "stt": self.config.stt, "tts": self.config.tts}
         for key, value in overrides.items():
             if key not in chosen:
                 continue  # other keys belong to other parts (e.g. the brain)
             if value not in _FACTORIES[key]:
                 known = ", ".join(sorted(_FACTORIES[key]))
-                raise SpeechError(f"provider_overrides[{key!r}]={value!r}: unknown; known: {known}")
+                raise ProtocolError(f"provider_overrides[{key!r}]={value!r}: unknown; known: {known}")
             chosen[key] = value
         return chosen
 

@@ -17,7 +17,7 @@ from agent_service.brain.base import Brain
 from agent_service.errors import ProtocolError
 from agent_service.pipelines.base import CallInfo, CallPipeline, Outlet, PipelineOptions
 from agent_service.pipelines.conversation import ConversationConfig, ConversationPipeline
-from agent_service.speech.base import SpeechError, SpeechToText, TextToSpeech, Vad
+from agent_service.speech.base import SpeechToText, TextToSpeech, Vad
 from agent_service.speech.registry import SpeechConfig, SpeechRegistry
 from agent_service.speech.turns import TurnPolicy
 
@@ -36,8 +36,8 @@ class SpeechRuntime:
             return RejectedCall("the conversation pipeline takes AUDIO_ENCODING_MULAW_8K audio only")
         try:
             names = self.registry.check_overrides(info.provider_overrides)
-        except SpeechError as e:
-            return RejectedCall(str(e))
+        except ProtocolError as e:
+            return RejectedCall(e.message)
 
         async def voice() -> TextToSpeech:
             tts: TextToSpeech = await asyncio.to_thread(self.registry.get, "tts", names["tts"])

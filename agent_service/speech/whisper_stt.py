@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_service.speech.base import SpeechError
+from agent_service.errors import ModelLoadError
 from agent_service.speech.checksums import WHISPER_TINY_EN_MODEL_BIN, verify
 from agentlocator_common.telephone_audio import Pcm, resample, to_float
 
@@ -37,7 +37,7 @@ class WhisperStt:
                 str(directory), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True
             )
         except Exception as e:  # ctranslate2 raises RuntimeError/ValueError with the reason
-            raise SpeechError(f"cannot load Whisper model from {directory}: {e}") from e
+            raise ModelLoadError(f"cannot load Whisper model from {directory}: {e}") from e
         self._language = language
         # Greedy decoding (beam 1) turned "opening hours" into "opening now" on padded telephone audio;
         # beam 5 fixed it for ~50 ms more per utterance here.

@@ -11,11 +11,14 @@ from agent_service.call import Call
 from agent_service.errors import (
     AgentError,
     DrainingError,
-    PipelineError,
+    ModelLoadError,
     ProtocolError,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
     TooManyCallsError,
-    grpc_status,
 )
+from agent_service.grpc_status import grpc_status
 from agent_service.outbox import Outbox
 from agent_service.pipelines.base import CallInfo, PipelineOptions
 from agent_service.pipelines.echo import EchoPipeline
@@ -147,10 +150,21 @@ def test_each_error_maps_to_the_status_code_the_contract_promises() -> None:
     assert grpc_status(ProtocolError("x")).name == "INVALID_ARGUMENT"
     assert grpc_status(TooManyCallsError("x")).name == "RESOURCE_EXHAUSTED"
     assert grpc_status(DrainingError("x")).name == "UNAVAILABLE"
-    assert grpc_status(PipelineError("x", retryable=True)).name == "UNAVAILABLE"
-    assert grpc_status(PipelineError("x")).name == "INTERNAL"
+    assert grpc_status(ProviderError("x", retryable=True)).name == "UNAVAILABLE"
+    assert grpc_status(ProviderError("x")).name == "INTERNAL"
     assert grpc_status(AgentError("x")).name == "INTERNAL"
     assert TooManyCallsError("x").retryable and not ProtocolError("x").retryable
+
+
+def test_provider_failures_are_one_family_whose_retryable_flag_picks_the_status() -> None:
+    # The hybrid brain falls back on any ProviderError; the status follows `retryable`, not the class.
+    assert grpc_status(ProviderUnavailable("LLM timed out")).name == "UNAVAILABLE"
+    assert grpc_status(ProviderRejected("LLM answered 401")).name == "INTERNAL"
+    assert grpc_status(ModelLoadError("no GGUF model")).name == "INTERNAL"
+    assert grpc_status(ProviderRejected("one-off", retryable=True)).name == "UNAVAILABLE"
+    assert all(
+        issubclass(kind, ProviderError) for kind in (ProviderUnavailable, ProviderRejected, ModelLoadError)
+    )
 
 
 class FakeStream:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from agent_service.brain import Conversation, TextDelta, Turn
-from agent_service.brain.errors import ModelLoadError
 from agent_service.brain.guard import figures, known_figures
 from agent_service.brain.llm import LlmBrain
 from agent_service.brain.local_model import LocalChatModel
 from agent_service.brain.local_models import MODELS, ModelSet, verify
 from agent_service.brain.prompt import chat_messages
 from agent_service.brain.receptionist import ReceptionistBrain
+from agent_service.errors import ModelLoadError
 from agent_service.knowledge import Knowledge
 
 

@@ -18,11 +18,11 @@ from agent_service.brain import (
     Turn,
     respond_fully,
 )
-from agent_service.brain.errors import BrainError, ProviderRejected, ProviderUnavailable
 from agent_service.brain.hybrid import HybridBrain
 from agent_service.brain.llm import LlmBrain
 from agent_service.brain.openai_model import OpenAiChatModel
 from agent_service.brain.receptionist import DONT_KNOW, TRANSFERRING, ReceptionistBrain
+from agent_service.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from agent_service.knowledge import Knowledge
 from tests.brain.fake_openai import FakeOpenAi, Reply, ToolCallReply
 
@@ -179,8 +179,8 @@ async def test_a_retryable_server_error_is_retried_by_the_client(
 @pytest.mark.parametrize(
     ("status", "kind", "retryable"), [(500, ProviderUnavailable, True), (401, ProviderRejected, False)]
 )
-async def test_provider_errors_become_brain_errors_with_a_retryable_flag(
-    fake_openai: FakeOpenAi, knowledge: Knowledge, status: int, kind: type[BrainError], retryable: bool
+async def test_llm_failures_become_provider_errors_with_a_retryable_flag(
+    fake_openai: FakeOpenAi, knowledge: Knowledge, status: int, kind: type[ProviderError], retryable: bool
 ) -> None:
     fake_openai.script(Reply(status=status))
     with pytest.raises(kind) as raised:

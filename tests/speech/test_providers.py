@@ -12,10 +12,9 @@ import pytest
 from agentlocator.agent.v1 import agent_pb2
 
 from agent_service.brain.registry import build_brain
-from agent_service.errors import ProtocolError
+from agent_service.errors import ModelLoadError, ProtocolError, ProviderError
 from agent_service.pipelines.conversation import ConversationConfig
 from agent_service.settings import AgentSettings
-from agent_service.speech.base import SpeechError
 from agent_service.speech.checksums import verify
 from agent_service.speech.openai_compat import OpenAiStt, OpenAiTts, parse_wav, wav_bytes
 from agent_service.speech.piper_tts import PiperTts
@@ -69,7 +68,7 @@ def test_each_call_gets_its_own_vad_state(piper: PiperTts, silero: SileroVad) ->
 def test_a_model_file_that_does_not_match_its_pinned_hash_is_refused(tmp_path: Path) -> None:
     model = tmp_path / "model.bin"
     model.write_bytes(b"not the model")
-    with pytest.raises(SpeechError, match="sha256"):
+    with pytest.raises(ModelLoadError, match="sha256"):
         verify(model, "0" * 64)
 
 
@@ -81,7 +80,7 @@ def test_the_registry_names_unknown_providers_and_skips_other_keys() -> None:
         "tts": "piper",
     }
     with pytest.raises(
-        SpeechError, match=r"provider_overrides\['tts'\]='espeak': unknown; known: openai, piper"
+        ProtocolError, match=r"provider_overrides\['tts'\]='espeak': unknown; known: openai, piper"
     ):
         registry.check_overrides({"tts": "espeak"})
 
@@ -127,9 +126,9 @@ async def test_an_http_error_from_the_speech_server_is_a_clear_speech_error(
     tts = OpenAiTts(speech_api.base_url, speech_api.api_key, "tts-1", "alloy")
     wrong_key = OpenAiStt(speech_api.base_url, "sk-wrong", "whisper-1")
     try:
-        with pytest.raises(SpeechError, match=r"audio/speech answered 503: .*overloaded"):
+        with pytest.raises(ProviderError, match=r"audio/speech answered 503: .*overloaded"):
             await tts.synthesize("Hello.")
-        with pytest.raises(SpeechError, match="answered 401"):
+        with pytest.raises(ProviderError, match="answered 401"):
             await wrong_key.transcribe(np.zeros(800, np.int16), 8000)
     finally:
         await tts.aclose()
@@ -140,7 +139,7 @@ async def test_an_unreachable_speech_server_is_a_clear_speech_error() -> None:
     stt = OpenAiStt("http://127.0.0.1:9/v1", "", "whisper-1", timeout_s=2.0)
     try:
         with pytest.raises(
-            SpeechError, match=r"POST http://127.0.0.1:9/v1/audio/transcriptions failed: Connect"
+            ProviderError, match=r"POST http://127.0.0.1:9/v1/audio/transcriptions failed: Connect"
         ):
             await stt.transcribe(np.zeros(800, np.int16), 8000)
     finally:
@@ -154,7 +153,7 @@ def test_wav_parsing_accepts_a_streaming_header_and_rejects_non_wav() -> None:
     data[40:44] = b"\xff\xff\xff\xff"  # sizes unknown while streaming, as some servers send them
     parsed = parse_wav(bytes(data))
     assert parsed.sample_rate == 24000 and parsed.pcm.tolist() == pcm.tolist()
-    with pytest.raises(SpeechError, match="not a WAV"):
+    with pytest.raises(ProviderError, match="not a WAV"):
         parse_wav(b"ID3\x03mp3 data here")
 
 
