@@ -7,10 +7,14 @@ form of healthchecks. test_compose_config checks this reading against `docker-co
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -80,3 +84,43 @@ def service(name: str, env_file: Mapping[str, str] | None = None) -> Service:
     if test[0] != "CMD":
         raise AssertionError(f"{name}: the healthcheck must use the exec form ['CMD', ...], got {test[0]!r}")
     return Service(name, list(spec["command"]), environment, test[1:], spec)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    base: str  # the FROM image or the stage it builds on
+    text: str  # its instructions, FROM line excluded
+
+
+def dockerfile_stages(text: str | None = None) -> dict[str, Stage]:
+    """compose/Dockerfile's stages by name (every stage here is named: `FROM base AS name`)."""
+    text = DOCKERFILE.read_text() if text is None else text
+    stages: dict[str, Stage] = {}
+    for chunk in re.split(r"^(?=FROM )", text, flags=re.MULTILINE)[1:]:
+        header, _, body = chunk.partition("\n")
+        match = re.fullmatch(r"FROM (\S+) AS (\S+)", header.strip())
+        if match is None:
+            raise AssertionError(f"every Dockerfile stage must be named: {header!r}")
+        stages[match.group(2)] = Stage(match.group(2), match.group(1), body)
+    return stages
+
+
+def stage_chain(name: str, stages: Mapping[str, Stage]) -> list[Stage]:
+    """A stage and the stages it builds on, nearest first."""
+    chain = [stages[name]]
+    while chain[-1].base in stages:
+        chain.append(stages[chain[-1].base])
+    return chain
+
+
+@functools.cache
+def licences_script() -> ModuleType:
+    """docs/licences.py (a script, not a package): the dependency closures and licence tables."""
+    path = ROOT / "docs" / "licences.py"
+    spec = importlib.util.spec_from_file_location("agentlocator_docs_licences", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
+    spec.loader.exec_module(module)
+    return module
