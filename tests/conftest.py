@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import PostgresServer
 from tests.procs import ServerProcess, python_module
 
 AUTH_TOKEN = "test-auth-token"
@@ -84,3 +85,17 @@ def start_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentFacto
 def agent(start_agent: AgentFactory) -> ServerProcess:
     """An agent service running the echo pipeline with default settings."""
     return start_agent()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole session, started the first time a test asks for it."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """A fresh, empty database on the shared server."""
+    return postgres.create_database()
