@@ -18,8 +18,7 @@ from agentlocator.agent.v1 import agent_pb2
 from agent_service import metrics
 from agent_service.errors import AgentError, ProtocolError
 from agent_service.outbox import Outbox
-from agent_service.pipelines.base import CallInfo, CallPipeline, PipelineOptions
-from agent_service.pipelines.registry import PipelineSpec
+from agent_service.pipelines.base import CallInfo, CallPipeline, PipelineSpec
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,6 @@ class Call:
         info: CallInfo,
         context: Any,  # grpc.aio.ServicerContext; grpc ships no type stubs
         spec: PipelineSpec,
-        options: PipelineOptions,
         metrics_interval_s: float,
     ) -> None:
         self.info = info
@@ -47,7 +45,7 @@ class Call:
         self._context = context
         self._metrics_interval_s = metrics_interval_s
         self._error: AgentError | None = None
-        self._pipeline: CallPipeline = spec.open_call(info, self, options)
+        self._pipeline: CallPipeline = spec.open_call(info, self)
         self._pipeline_name = spec.name
 
     async def run(self) -> None:

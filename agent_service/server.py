@@ -1,4 +1,7 @@
-"""Build, start and gracefully stop the agent's gRPC server (AgentService + health + reflection)."""
+"""Build, start and gracefully stop the agent's gRPC server (AgentService + health + reflection).
+
+`serve` is where the process's parts come to life: it calls the composition root once, then serves them.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from agent_service import metrics
-from agent_service.pipelines.registry import get_pipeline
+from agent_service.composition import Agent, build_agent
+from agent_service.pipelines.base import PipelineSpec
 from agent_service.servicer import AgentServicer
 from agent_service.settings import AgentSettings
 
@@ -45,10 +49,11 @@ class RunningServer:
     port: int
 
 
-async def start_server(settings: AgentSettings) -> RunningServer:
+async def start_server(agent: Agent) -> RunningServer:
     """Bind AGENT_LISTEN (raises RuntimeError if it cannot), start serving, and mark health SERVING."""
+    settings = agent.settings
     server = grpc.aio.server(options=server_options(settings))
-    servicer = AgentServicer(settings)
+    servicer = AgentServicer(agent)
     metrics.track_active_calls(lambda: servicer.active_calls)
     agent_pb2_grpc.add_AgentServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
@@ -71,8 +76,8 @@ async def shutdown(running: RunningServer, grace_s: float) -> None:
     log.info("AGENT_STOPPED calls_left=%d", running.servicer.active_calls)
 
 
-async def _warm_up(settings: AgentSettings) -> None:
-    spec = get_pipeline(settings.pipeline)
+async def warm_up(spec: PipelineSpec) -> None:
+    """Load the pipeline's models in a worker thread; a failure is logged and left to the first call."""
     if spec.warm_up is None:
         return
     started = time.monotonic()
@@ -89,12 +94,13 @@ async def serve(settings: AgentSettings, stop: asyncio.Event) -> None:
     # Bound first: a taken metrics port stops start-up (OSError) before any call can be admitted.
     metrics_server = metrics.start_metrics_server(settings.metrics_listen)
     print(f"AGENT_METRICS_LISTENING port={metrics_server.port}", flush=True)
-    running = await start_server(settings)
+    agent = build_agent(settings)
+    running = await start_server(agent)
     host = settings.listen_host
     # Exactly one line, printed whatever LOG_LEVEL says: scripts and tests wait for it to learn the port.
     print(f"AGENT_LISTENING addr={host}:{running.port} port={running.port}", flush=True)
     log.info("pipeline=%s max_calls=%d", settings.pipeline, settings.max_calls)
-    warming = asyncio.create_task(_warm_up(settings)) if settings.warm_up else None
+    warming = asyncio.create_task(warm_up(agent.pipeline)) if settings.warm_up else None
     await stop.wait()
     if warming is not None:
         warming.cancel()  # the thread finishes on its own; nobody waits for it any more

@@ -26,15 +26,11 @@ from agent_service.brain import (
     Turn,
     respond_fully,
 )
-from agent_service.brain.registry import build_brain
 from agent_service.call import PROTOCOL_VERSION, Call
-from agent_service.chat import ChatMemory
+from agent_service.composition import Agent
 from agent_service.errors import AgentError, DrainingError, ProtocolError, ProviderError, TooManyCallsError
 from agent_service.grpc_status import abort, grpc_status
-from agent_service.pipelines.base import CallInfo, PipelineOptions
-from agent_service.pipelines.registry import get_pipeline
-from agent_service.settings import AgentSettings
-from agent_service.synthesis import Synthesizer
+from agent_service.pipelines.base import CallInfo
 from agentlocator_common import logs
 
 log = logging.getLogger(__name__)
@@ -45,17 +41,12 @@ _LINEAR16_RATES = range(8000, 48001)
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc]  # generated, untyped
-    def __init__(self, settings: AgentSettings) -> None:
-        self._settings = settings
-        self._spec = get_pipeline(settings.pipeline)
-        self._options = PipelineOptions(echo_utterance_ms=settings.echo_utterance_ms)
-        self._brain = build_brain(settings)
-        self._memory = ChatMemory(
-            settings.data_dir / "conversations.sqlite3",
-            settings.chat_history_turns,
-            settings.chat_max_conversations,
-        )
-        self._synthesizer = Synthesizer(settings)
+    def __init__(self, agent: Agent) -> None:
+        self._settings = agent.settings
+        self._spec = agent.pipeline
+        self._brain = agent.brain
+        self._memory = agent.chat_memory
+        self._synthesizer = agent.synthesizer
         self._admitted = 0
         self._calls: set[Call] = set()
         self._draining = asyncio.Event()
@@ -96,7 +87,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
                 self._idle.set()
 
     async def _converse(self, context: Any, info: CallInfo) -> None:
-        call = Call(info, context, self._spec, self._options, self._settings.metrics_interval_s)
+        call = Call(info, context, self._spec, self._settings.metrics_interval_s)
         logs.bind_call(info.call_sid, info.stream_sid)  # this RPC's task and the call's tasks only
         log.info(
             "CALL_START call=%s stream=%s pipeline=%s encoding=%s",

@@ -2,25 +2,30 @@
 
 This is the only module that looks at environment variables; everything else receives `AgentSettings`.
 A wrong value stops start-up with one line naming the variable, so a typo never becomes a silent default.
+It is a leaf: the names it accepts are listed here and the parts that implement them (composition.py,
+the brain and speech registries) import this module, never the other way round. The knowledge loader,
+itself a leaf, is the one exception, so that a malformed knowledge file stops start-up here too.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from agent_service.knowledge import DEMO_KNOWLEDGE_FILE, KnowledgeError, load_knowledge
-from agent_service.pipelines.registry import pipeline_names
-from agent_service.speech.registry import STT_PROVIDERS, TTS_PROVIDERS, VAD_PROVIDERS
 
 T = TypeVar("T")
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PIPELINES = ("conversation", "echo")
 LLM_PROVIDERS = ("receptionist", "local", "openai")
 LOCAL_LLMS = ("qwen1.5b", "qwen0.5b")
+VAD_PROVIDERS = ("silero",)
+STT_PROVIDERS = ("whisper", "openai")
+TTS_PROVIDERS = ("piper", "openai")
 
 
 class SettingsError(ValueError):
@@ -91,16 +96,13 @@ class AgentSettings:
         return self.listen.rsplit(":", 1)[0]
 
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, pipelines: Collection[str] | None = None
-    ) -> AgentSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AgentSettings:
         env = os.environ if env is None else env
-        known = sorted(pipeline_names() if pipelines is None else pipelines)
         read = _Reader(env)
         d = cls()  # slots=True turns class attributes into descriptors, so defaults come from an instance
         return cls(
             listen=read.parse("AGENT_LISTEN", _listen, d.listen),
-            pipeline=read.parse("AGENT_PIPELINE", _one_of(known, "pipeline"), d.pipeline),
+            pipeline=read.parse("AGENT_PIPELINE", _one_of(sorted(PIPELINES), "pipeline"), d.pipeline),
             max_calls=read.parse("AGENT_MAX_CALLS", _positive_int, d.max_calls),
             shutdown_grace_s=read.parse("AGENT_SHUTDOWN_GRACE_S", _non_negative_float, d.shutdown_grace_s),
             echo_utterance_ms=read.parse("AGENT_ECHO_UTTERANCE_MS", _positive_int, d.echo_utterance_ms),

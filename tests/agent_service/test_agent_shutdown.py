@@ -9,6 +9,7 @@ import grpc
 import pytest
 from agentlocator.agent.v1 import agent_pb2
 
+from agent_service.composition import build_agent
 from agent_service.servicer import AgentServicer
 from agent_service.settings import AgentSettings
 from tests.agent_service.client import (
@@ -63,7 +64,7 @@ class _FakeContext:
 async def test_while_draining_new_calls_and_chats_are_unavailable() -> None:
     # In-process: against a real process the window between "draining" and "stopped" is too short to hit
     # reliably, and once grpc itself is stopping the status a late client sees is grpc's, not ours.
-    servicer = AgentServicer(AgentSettings())
+    servicer = AgentServicer(build_agent(AgentSettings()))
     await servicer.drain(grace_s=0)
     with pytest.raises(_AbortedError) as converse:
         await servicer.Converse(iter(()), _FakeContext())

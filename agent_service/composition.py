@@ -1,0 +1,86 @@
+"""The agent's composition root: settings in, every long-lived part built once and handed down.
+
+`build_agent` runs once at start-up (server.serve). It is the only place that builds the brain, the
+speech registry and the pipeline, so LLM_PROVIDER=local loads its model once and calls, Chat and
+Synthesize share one brain and one voice. No module keeps any of them in a global.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent_service.brain.base import Brain
+from agent_service.brain.registry import build_brain
+from agent_service.chat import ChatMemory
+from agent_service.knowledge import load_knowledge
+from agent_service.pipelines.base import CallInfo, CallPipeline, Outlet, PipelineOptions, PipelineSpec
+from agent_service.pipelines.conversation import ConversationConfig
+from agent_service.pipelines.echo import EchoPipeline
+from agent_service.settings import AgentSettings
+from agent_service.speech.registry import SpeechConfig, SpeechRegistry
+from agent_service.speech.runtime import SpeechRuntime
+from agent_service.speech.turns import TurnPolicy
+from agent_service.synthesis import Synthesizer
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """What the servicer serves with."""
+
+    settings: AgentSettings
+    brain: Brain
+    pipeline: PipelineSpec
+    chat_memory: ChatMemory
+    synthesizer: Synthesizer
+
+
+def build_agent(settings: AgentSettings) -> Agent:
+    """Build every part from `settings`. Raises ModelLoadError when the brain's local model is missing or
+    unverified; speech models load later (warm-up or first use), so a broken voice never stops start-up."""
+    knowledge = load_knowledge(settings.knowledge_file)
+    brain = build_brain(settings, knowledge)
+    speech = SpeechRegistry(SpeechConfig.from_settings(settings))
+    return assemble(settings, brain, speech, greeting=settings.greeting or knowledge.greeting)
+
+
+def assemble(settings: AgentSettings, brain: Brain, speech: SpeechRegistry, *, greeting: str) -> Agent:
+    """Wire already-built parts together (tests hand in their own brain or speech providers here)."""
+    chat_memory = ChatMemory(
+        settings.data_dir / "conversations.sqlite3",
+        settings.chat_history_turns,
+        settings.chat_max_conversations,
+    )
+    return Agent(
+        settings=settings,
+        brain=brain,
+        pipeline=build_pipeline(settings, brain, speech, greeting),
+        chat_memory=chat_memory,
+        synthesizer=Synthesizer(speech, greeting),
+    )
+
+
+def build_pipeline(
+    settings: AgentSettings, brain: Brain, speech: SpeechRegistry, greeting: str
+) -> PipelineSpec:
+    if settings.pipeline == "echo":
+        options = PipelineOptions(echo_utterance_ms=settings.echo_utterance_ms)
+
+        def open_echo(info: CallInfo, outlet: Outlet) -> CallPipeline:
+            return EchoPipeline(info, outlet, options)
+
+        return PipelineSpec(name="echo", open_call=open_echo)
+    if settings.pipeline == "conversation":
+        runtime = SpeechRuntime(conversation_config(settings, greeting), speech, brain)
+        return PipelineSpec(name="conversation", open_call=runtime.open_call, warm_up=runtime.warm_up)
+    raise ValueError(f"unknown pipeline {settings.pipeline!r}")  # settings only lets known names through
+
+
+def conversation_config(settings: AgentSettings, greeting: str) -> ConversationConfig:
+    turns = TurnPolicy(
+        speech_threshold=settings.vad_threshold,
+        silence_threshold=max(0.0, settings.vad_threshold - 0.15),
+        min_speech_ms=settings.min_speech_ms,
+        hangover_ms=settings.hangover_ms,
+        barge_in_ms=settings.barge_in_ms,
+    )
+    return ConversationConfig(greeting=greeting, no_input_ms=round(settings.no_input_s * 1000), turns=turns)
