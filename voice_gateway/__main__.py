@@ -17,9 +17,9 @@ from hypercorn.config import Config
 
 from agentlocator_common import logs
 from voice_gateway.app import create_app, startup_warnings
-from voice_gateway.calls.endpoint import MEDIA_STREAMS
 from voice_gateway.server import hypercorn_handoff as serving
 from voice_gateway.settings import Settings, SettingsError, WsServer
+from voice_gateway.storage import migrate
 from voice_gateway.storage.database import database_problem
 from voice_gateway.twilio.twiml import STREAM_PATH
 
@@ -68,11 +68,13 @@ async def _serve(settings: Settings) -> None:
     if settings.ws_server is WsServer.HYPERCORN:
         await serve(app, config, shutdown_trigger=stop.wait)
     else:
-        await serving.serve(app, STREAM_PATH, app.extensions[MEDIA_STREAMS], config, sock, stop.wait)
+        await serving.serve(app, STREAM_PATH, app.media_streams, config, sock, stop.wait)
     log.info("GATEWAY_STOPPED")
 
 
 def main() -> None:
+    if sys.argv[1:] == ["migrate"]:  # a deployment's one-off job: migrate DATABASE_URL, then exit
+        raise SystemExit(migrate.main())
     try:
         settings = Settings.from_env()
     except SettingsError as exc:

@@ -19,16 +19,21 @@ def channel_target(addr: str) -> str:
 
 
 class AgentClient:
-    """Owns one channel for the process; every call opens its own `Converse` stream on it."""
+    """The gateway's one channel to the agent: every call opens its own `Converse` stream on it, and the
+    console's greeting preview and WhatsApp auto-replies make their unary calls on it too."""
 
     def __init__(
-        self, addr: str, max_message_bytes: int = 4 * 1024 * 1024, health_timeout_s: float = 1.0
+        self,
+        addr: str,
+        max_message_bytes: int = 4 * 1024 * 1024,
+        health_timeout_s: float = 1.0,
+        keepalive_s: float = 20.0,
     ) -> None:
         self.addr = addr
         self.health_timeout_s = health_timeout_s
         self._options = [
             ("grpc.service_config", _SERVICE_CONFIG),
-            ("grpc.keepalive_time_ms", 20_000),
+            ("grpc.keepalive_time_ms", int(keepalive_s * 1000)),
             ("grpc.keepalive_timeout_ms", 10_000),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.max_pings_without_data", 0),

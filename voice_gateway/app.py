@@ -1,4 +1,5 @@
-"""The gateway's Quart application: Twilio's webhooks, health, metrics and the Media Streams socket."""
+"""The gateway's Quart application: Twilio's webhooks, WhatsApp, the console, health, metrics, and the
+Media Streams socket, all wired to the parts `GatewayServices` built once."""
 
 from __future__ import annotations
 
@@ -10,16 +11,15 @@ from quart import Quart, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from voice_gateway import metrics
-from voice_gateway.calls.ai.mode import AiMode
-from voice_gateway.calls.endpoint import MEDIA_STREAMS, register_media_stream
-from voice_gateway.console import AI_MODE, console_blueprint
-from voice_gateway.limits.http_guard import CALLS_BUSY, install_abuse_guard
+from voice_gateway.calls.endpoint import MediaStreamEndpoint
+from voice_gateway.console import console_blueprint
 from voice_gateway.payments import payments_blueprint
+from voice_gateway.server.asgi_websocket import Receive, Scope, Send
+from voice_gateway.services import GatewayServices
 from voice_gateway.settings import Settings, WsMode
-from voice_gateway.twilio import twiml
-from voice_gateway.twilio.public_url import public_base_url
-from voice_gateway.twilio.signatures import TwilioSignatures, call_token
-from voice_gateway.whatsapp.routes import WHATSAPP_HUB, whatsapp_blueprint
+from voice_gateway.twilio.twiml import STREAM_PATH
+from voice_gateway.twilio.webhooks import voice_webhooks_blueprint
+from voice_gateway.whatsapp.routes import whatsapp_blueprint
 
 log = logging.getLogger("voice_gateway")
 
@@ -27,103 +27,44 @@ log = logging.getLogger("voice_gateway")
 ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
 
 
-def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None = None) -> Quart:
-    app = Quart("voice_gateway")
+class GatewayApp(Quart):
+    """Quart, with the Media Streams socket served ahead of it as plain ASGI.
+
+    Quart's WebSocket wrapper adds a queue hop and a task switch to every frame; at 50 frames a second
+    per call that is most of what a call costs, so the endpoint takes the raw ASGI messages instead."""
+
+    def __init__(self, services: GatewayServices, media_streams: MediaStreamEndpoint) -> None:
+        super().__init__("voice_gateway")
+        self.services = services
+        self.media_streams = media_streams
+
+    async def asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == STREAM_PATH:
+            await self.media_streams(scope, receive, send)
+        else:
+            await super().asgi_app(scope, receive, send)
+
+
+def create_app(
+    settings: Settings,
+    readiness: dict[str, ReadinessCheck] | None = None,
+    services: GatewayServices | None = None,
+) -> GatewayApp:
+    services = services or GatewayServices(settings)
+    ai = services.ai
+    media_streams = MediaStreamEndpoint(
+        settings, ai.bridge if ai is not None else None, services.guard, services.call_cap
+    )
+    app = GatewayApp(services, media_streams)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
     checks = dict(readiness or {})
-    ai = AiMode(settings, lambda: app.extensions.get(WHATSAPP_HUB)) if settings.ws_mode is WsMode.AI else None
-    guard = install_abuse_guard(app, settings)
     if ai is not None:
         checks["agent"] = ai.ready
-        app.extensions[AI_MODE] = ai  # the console reads live calls from its registry
-
-        @app.before_serving
-        async def open_call_log() -> None:
-            await ai.open()
-
-        @app.after_serving
-        async def close_agent_link() -> None:
-            await ai.close()
-
-    def base_url() -> str:
-        return public_base_url(settings.public_base_url, request.headers, request.scheme)
-
-    async def refuse_unsigned(route: str) -> Response | None:
-        if signatures is None:
-            return None
-        url = base_url() + request.path
-        if request.query_string:
-            url += "?" + request.query_string.decode("latin-1")
-        params = await request.form if request.method == "POST" else {}
-        problem = signatures.problem(url, params, request.headers)
-        if problem is None:
-            return None
-        metrics.SIGNATURE_FAILURES.labels("http").inc()
-        metrics.WEBHOOKS.labels(route, "403").inc()
-        log.warning("SIGNATURE_REJECTED route=%s reason=%s", route, problem)
-        return Response(problem + "\n", status=403, content_type="text/plain")
-
-    @app.route("/incoming_call", methods=["GET", "POST"])
-    async def incoming_call() -> Response:
-        if (refused := await refuse_unsigned("incoming_call")) is not None:
-            return refused
-        values = await request.form if request.method == "POST" else request.args
-        call_sid = values.get("CallSid", "")
-        if guard.lines_busy(media_streams.open_streams):
-            # A polite busy message beats a stream the process cannot serve well.
-            CALLS_BUSY.inc()
-            metrics.WEBHOOKS.labels("incoming_call", "200").inc()
-            log.warning("CALL_REJECTED_BUSY call=%s open_streams=%d", call_sid, media_streams.open_streams)
-            return _xml(twiml.say_and_hang_up(settings.busy_text))
-        parameters = {
-            "From": values.get("From", ""),
-            "To": values.get("To", ""),
-            "CallSid": call_sid,
-            "StreamToken": call_token(settings.call_token_secret, call_sid),
-        }
-        if ai is not None:
-            ready, detail = await ai.ready()
-            if not ready:
-                # A short apology beats a stream that fails after the caller hears nothing.
-                metrics.AGENT_UNAVAILABLE.inc()
-                metrics.WEBHOOKS.labels("incoming_call", "200").inc()
-                log.error("AGENT_UNAVAILABLE call=%s detail=%s", call_sid, detail)
-                return _xml(twiml.say_and_hang_up(settings.apology_text))
-        document = twiml.connect_stream(base_url(), parameters, settings.greeting_text)
-        log.info("INCOMING_CALL call=%s from=%s to=%s", call_sid, parameters["From"], parameters["To"])
-        metrics.WEBHOOKS.labels("incoming_call", "200").inc()
-        return _xml(document)
-
-    @app.post(twiml.STREAM_STATUS_PATH)
-    async def stream_status() -> Response:
-        if (refused := await refuse_unsigned("stream_status")) is not None:
-            return refused
-        form = await request.form
-        log.info(
-            "STREAM_STATUS call=%s stream=%s event=%s error=%s",
-            form.get("CallSid", "-"),
-            form.get("StreamSid", "-"),
-            form.get("StreamEvent", "-"),
-            form.get("StreamError") or "-",
-        )
-        metrics.WEBHOOKS.labels("stream_status", "204").inc()
-        return Response("", status=204)
-
-    @app.post(twiml.STREAM_ENDED_PATH)
-    async def stream_ended() -> Response:
-        # Twilio fetches TwiML here when <Connect> ends: an empty or non-XML answer is error 12100.
-        if (refused := await refuse_unsigned("stream_ended")) is not None:
-            return refused
-        form = await request.form
-        call_sid = form.get("CallSid", "")
-        log.info("STREAM_ENDED call=%s status=%s", call_sid or "-", form.get("CallStatus", "-"))
-        metrics.WEBHOOKS.labels("stream_ended", "200").inc()
-        failure = ai.registry.take_failure(call_sid) if ai is not None and call_sid else None
-        if failure is not None:
-            log.info("APOLOGY call=%s reason=%s", call_sid, failure)
-            return _xml(twiml.say_and_hang_up(settings.apology_text))
-        return _xml(twiml.stream_ended(settings.hangup_on_stream_end))
+    # First among the start-up hooks: the blueprints' own hooks use what it opens.
+    app.before_serving(services.start)
+    app.after_serving(services.stop)
+    app.before_request(services.guard.before_request)
+    app.after_request(services.guard.after_request)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -150,18 +91,13 @@ def create_app(settings: Settings, readiness: dict[str, ReadinessCheck] | None =
         log.warning("BODY_TOO_LARGE path=%s limit=%d", request.path, settings.max_body_bytes)
         return Response(f"request body over {settings.max_body_bytes} bytes\n", status=413)
 
-    media_streams = register_media_stream(app, settings, ai.bridge if ai is not None else None, guard)
-    app.extensions[MEDIA_STREAMS] = media_streams  # `python -m voice_gateway` serves it on the fast path
-    app.register_blueprint(whatsapp_blueprint(settings))
+    app.register_blueprint(voice_webhooks_blueprint(settings, services.call_cap, ai))
+    app.register_blueprint(whatsapp_blueprint(settings, services.whatsapp_hub))
     app.register_blueprint(payments_blueprint(settings))
-    app.register_blueprint(console_blueprint(settings))
+    app.register_blueprint(
+        console_blueprint(settings, services.agent, services.whatsapp_hub, services.console_data, ai)
+    )
     return app
-
-
-def _xml(document: str) -> Response:
-    response = Response(document, status=200, content_type="text/xml; charset=utf-8")
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def startup_warnings(settings: Settings) -> list[str]:

@@ -64,6 +64,7 @@ class Settings:
     agent_health_timeout_s: float = 1.0
     agent_reconnect_timeout_s: float = 5.0
     agent_ping_interval_s: float = 5.0
+    agent_keepalive_s: float = 20.0
     playback_lead_ms: int = 200
     end_call_timeout_s: float = 30.0
     apology_text: str = DEFAULT_APOLOGY
@@ -123,6 +124,7 @@ class Settings:
             agent_health_timeout_s=reader.parse("AGENT_HEALTH_TIMEOUT_S", _positive_float, 1.0),
             agent_reconnect_timeout_s=reader.parse("AGENT_RECONNECT_TIMEOUT_S", _positive_float, 5.0),
             agent_ping_interval_s=reader.parse("AGENT_PING_INTERVAL_S", _positive_float, 5.0),
+            agent_keepalive_s=reader.parse("AGENT_KEEPALIVE_S", _positive_float, 20.0),
             playback_lead_ms=reader.parse("PLAYBACK_LEAD_MS", _positive_int, 200),
             end_call_timeout_s=reader.parse("END_CALL_TIMEOUT_S", _positive_float, 30.0),
             apology_text=reader.text("APOLOGY_TEXT") or DEFAULT_APOLOGY,

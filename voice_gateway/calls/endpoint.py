@@ -15,13 +15,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from quart import Quart
-
 from agentlocator_common import logs
 from voice_gateway import metrics
+from voice_gateway.calls.limits import CallCap
 from voice_gateway.calls.modes import EchoMode, Send, SinkMode, StreamMode
 from voice_gateway.limits.http_guard import SIGNATURE_BLOCK_TEXT, AbuseGuard
-from voice_gateway.server.asgi_websocket import AsgiApp, Receive, Scope
+from voice_gateway.server.asgi_websocket import Receive, Scope
 from voice_gateway.server.asgi_websocket import Send as AsgiSend
 from voice_gateway.settings import Settings, WsMode
 from voice_gateway.twilio.media_streams import BadFrame, MediaStreamServer, ProtocolViolation, Start, Stop
@@ -32,7 +31,6 @@ from voice_gateway.twilio.twiml import STREAM_PATH
 log = logging.getLogger("voice_gateway.ws")
 
 TWILIO_SUBPROTOCOL = "audio.twilio.com"
-MEDIA_STREAMS = "agentlocator.media_streams"  # app.extensions key of the MediaStreamEndpoint
 
 Close = Callable[[int, str], Awaitable[None]]
 # Builds the AI mode for one stream; the call bridge registers itself here.
@@ -52,33 +50,20 @@ class _Headers:
         return self._values.get(key.lower())
 
 
-def register_media_stream(
-    app: Quart, settings: Settings, ai_mode: ModeFactory | None = None, guard: AbuseGuard | None = None
-) -> MediaStreamEndpoint:
-    """Serve STREAM_PATH WebSockets ahead of Quart; everything else still goes to the Quart app."""
-    endpoint = MediaStreamEndpoint(settings, ai_mode, guard)
-    quart_app: AsgiApp = app.asgi_app
-
-    async def route(scope: Scope, receive: Receive, send: AsgiSend) -> None:
-        if scope["type"] == "websocket" and scope["path"] == STREAM_PATH:
-            await endpoint(scope, receive, send)
-        else:
-            await quart_app(scope, receive, send)
-
-    app.asgi_app = route  # type: ignore[method-assign]
-    return endpoint
-
-
 class MediaStreamEndpoint:
     def __init__(
-        self, settings: Settings, ai_mode: ModeFactory | None, guard: AbuseGuard | None = None
+        self,
+        settings: Settings,
+        ai_mode: ModeFactory | None,
+        guard: AbuseGuard | None = None,
+        call_cap: CallCap | None = None,
     ) -> None:
         self.settings = settings
         self.ai_mode = ai_mode
         self.guard = guard
         self.signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
         # Accepted streams not yet finished: the active calls that MAX_CONCURRENT_CALLS caps.
-        self.open_streams = 0
+        self.call_cap = call_cap or CallCap(settings.max_concurrent_calls)
 
     def build_mode(self, stream: MediaStreamServer, send: Send, close: Close) -> StreamMode:
         if self.settings.ws_mode is WsMode.SINK:
@@ -145,14 +130,14 @@ class _StreamSession:
 
     async def run(self) -> None:
         metrics.WS_ACTIVE.inc()
-        self.endpoint.open_streams += 1
+        self.endpoint.call_cap.opened()
         outcome = "closed"
         try:
             outcome = await self._loop()
         finally:
             metrics.WS_ACTIVE.dec()
             # Freed before the socket closes, so a caller who saw the close finds the line free.
-            self.endpoint.open_streams -= 1
+            self.endpoint.call_cap.closed()
             metrics.WS_GAPS.inc(self.stream.stats.chunk_gaps)
             metrics.CALLS.labels(outcome).inc()
             if outcome != "stopped":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from voice_gateway.console.live import AI_MODE
 from voice_gateway.console.routes import console_blueprint
 
-__all__ = ["AI_MODE", "console_blueprint"]
+__all__ = ["console_blueprint"]

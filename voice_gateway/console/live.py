@@ -10,15 +10,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import yaml
-from quart import current_app
 
 from voice_gateway.calls.ai.mode import AiMode
 from voice_gateway.whatsapp.baileys import BaileysService
 from voice_gateway.whatsapp.hub import WhatsAppHub
-from voice_gateway.whatsapp.routes import WHATSAPP_HUB
 from voice_gateway.whatsapp.service import ProviderError
 
-AI_MODE = "agentlocator.ai_mode"  # app.extensions key of the AiMode, when WS_MODE=AI
 LIVE_POLL_S = 0.5  # how often the live-calls stream looks for news
 LIVE_KEEPALIVE_S = 15.0
 
@@ -31,12 +28,6 @@ def greeting_of(text: str) -> str:
         return ""
     greeting = parsed.get("greeting") if isinstance(parsed, dict) else None
     return greeting.strip() if isinstance(greeting, str) else ""
-
-
-def running_hub() -> WhatsAppHub:
-    hub = current_app.extensions[WHATSAPP_HUB]
-    assert isinstance(hub, WhatsAppHub)
-    return hub
 
 
 async def qr_fingerprint(hub: WhatsAppHub) -> str | None:
@@ -54,11 +45,6 @@ async def qr_fingerprint(hub: WhatsAppHub) -> str | None:
     except (ValueError, KeyError, TypeError):
         return None
     return hashlib.sha256(code.encode()).hexdigest()[:16]
-
-
-def ai_mode() -> AiMode | None:
-    ai = current_app.extensions.get(AI_MODE)
-    return ai if isinstance(ai, AiMode) else None
 
 
 def live_snapshot(ai: AiMode | None) -> list[dict[str, Any]]:

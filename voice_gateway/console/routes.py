@@ -15,14 +15,16 @@ from quart import Blueprint, Response, redirect, render_template, request
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from voice_gateway.agent_client import AgentClient
+from voice_gateway.calls.ai.mode import AiMode
 from voice_gateway.console.auth import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, ConsoleAuth, csrf_ok
 from voice_gateway.console.chart import latency_chart
 from voice_gateway.console.data import ConsoleData
 from voice_gateway.console.greeting import GreetingUnavailable, greeting_audio
-from voice_gateway.console.live import ai_mode, greeting_of, live_events, qr_fingerprint, running_hub
+from voice_gateway.console.live import greeting_of, live_events, qr_fingerprint
 from voice_gateway.console.sidecar import SessionAction, SidecarRefused, SidecarUnavailable, session_action
 from voice_gateway.settings import Settings
 from voice_gateway.whatsapp.baileys import BaileysService
+from voice_gateway.whatsapp.hub import WhatsAppHub
 from voice_gateway.whatsapp.service import ProviderError
 from voice_gateway.whatsapp.validation import Invalid, parse_contact, parse_send
 
@@ -33,7 +35,14 @@ AnyResponse = Response | WerkzeugResponse
 Page = Callable[..., Awaitable[AnyResponse]]
 
 
-def console_blueprint(settings: Settings) -> Blueprint:
+def console_blueprint(
+    settings: Settings,
+    agent: AgentClient,
+    hub: Callable[[], WhatsAppHub],
+    data: Callable[[], ConsoleData],
+    ai: AiMode | None,
+) -> Blueprint:
+    """`hub` and `data` give the running parts, or raise `GatewayStopped` outside serving."""
     blueprint = Blueprint(
         "console",
         __name__,
@@ -43,20 +52,6 @@ def console_blueprint(settings: Settings) -> Blueprint:
         static_url_path="/static",
     )
     auth = ConsoleAuth(tuple(s for s in (settings.api_token, settings.console_password) if s))
-    opened: dict[str, ConsoleData] = {}
-    # In ECHO mode no agent link exists; the greeting's play button still asks the configured agent.
-    own_link: dict[str, AgentClient] = {}
-
-    @blueprint.before_app_serving
-    async def open_data() -> None:
-        opened["data"] = await ConsoleData.open(settings.database_url)
-
-    @blueprint.after_app_serving
-    async def close_data() -> None:
-        if (data := opened.pop("data", None)) is not None:
-            await data.close()
-        if (link := own_link.pop("agent", None)) is not None:
-            await link.close()
 
     def signed_in(page: Page) -> Page:
         @functools.wraps(page)
@@ -115,16 +110,17 @@ def console_blueprint(settings: Settings) -> Blueprint:
     @blueprint.get("/pairing.json")
     @signed_in
     async def pairing(_csrf: str) -> AnyResponse:
-        hub = running_hub()
-        providers = {s.provider.value: await s.describe() for s in hub.services.all()}
+        running = hub()
+        providers = {s.provider.value: await s.describe() for s in running.services.all()}
         baileys = providers.get("baileys", {})
-        qr_id = await qr_fingerprint(hub) if baileys.get("qr_available") else None
-        return _json({"default_provider": hub.services.default.value, "providers": providers, "qr_id": qr_id})
+        qr_id = await qr_fingerprint(running) if baileys.get("qr_available") else None
+        default = running.services.default.value
+        return _json({"default_provider": default, "providers": providers, "qr_id": qr_id})
 
     @blueprint.get("/whatsapp/qr.png")
     @signed_in
     async def qr_image(_csrf: str) -> AnyResponse:
-        bridge = running_hub().services.get_whatsapp_service("baileys")
+        bridge = hub().services.get_whatsapp_service("baileys")
         assert isinstance(bridge, BaileysService)
         try:
             upstream = await bridge.qr(as_json=False)
@@ -158,7 +154,7 @@ def console_blueprint(settings: Settings) -> Blueprint:
     @blueprint.get("/calls/live")
     @signed_in
     async def live_calls(_csrf: str) -> AnyResponse:
-        response = Response(live_events(ai_mode()), content_type="text/event-stream")
+        response = Response(live_events(ai), content_type="text/event-stream")
         response.headers["X-Accel-Buffering"] = "no"
         response.timeout = None
         return response
@@ -166,7 +162,6 @@ def console_blueprint(settings: Settings) -> Blueprint:
     @blueprint.post("/calls/<call_sid>/hangup")
     @signed_in
     async def hang_up(_csrf: str, call_sid: str) -> AnyResponse:
-        ai = ai_mode()
         if ai is None or not await ai.registry.hang_up(call_sid):
             return _text(f"no call {call_sid} is in progress on this gateway", 404)
         log.info("CONSOLE_HANGUP call=%s", call_sid)
@@ -175,7 +170,7 @@ def console_blueprint(settings: Settings) -> Blueprint:
     @blueprint.get("/history")
     @signed_in
     async def history(csrf: str) -> AnyResponse:
-        past = await opened["data"].recent_calls()
+        past = await data().recent_calls()
         charts = {c.call_sid: latency_chart(list(c.turns)) for c in past}
         html = await render_template("history.html", csrf=csrf, page="history", calls=past, charts=charts)
         return Response(html)
@@ -197,7 +192,7 @@ def console_blueprint(settings: Settings) -> Blueprint:
         except Invalid as exc:
             problems = "; ".join(f"{k}: {v}" for k, v in exc.problems.items())
             return await _conversations(csrf, body["to"] or None, f"Not sent — {problems}", 422)
-        outcome = await running_hub().send(parsed.message, parsed.provider, parsed.fallback)
+        outcome = await hub().send(parsed.message, parsed.provider, parsed.fallback)
         if outcome.error is not None:
             return await _conversations(
                 csrf, parsed.message.to, f"Not sent — {outcome.error.message}", outcome.error.http_status
@@ -227,10 +222,8 @@ def console_blueprint(settings: Settings) -> Blueprint:
     @blueprint.get("/knowledge/greeting.wav")
     @signed_in
     async def greeting_wav(_csrf: str) -> AnyResponse:
-        ai = ai_mode()
-        link = ai.link if ai is not None else own_link.setdefault("agent", AgentClient(settings.agent_addr))
         try:
-            spoken = await greeting_audio(link)
+            spoken = await greeting_audio(agent)
         except GreetingUnavailable as exc:
             return _text(exc.message, exc.http_status)
         log.info("CONSOLE_GREETING_PREVIEW tts=%s synthesis_ms=%d", spoken.tts, spoken.synthesis_ms)
@@ -245,17 +238,17 @@ def console_blueprint(settings: Settings) -> Blueprint:
                 chosen = parse_contact(contact)
             except Invalid:
                 notice = notice or "That is not a phone number in +E.164 form."
-        messages = await running_hub().store.list_for_contact(chosen) if chosen else []
+        messages = await hub().store.list_for_contact(chosen) if chosen else []
         html = await render_template(
             "whatsapp.html",
             csrf=csrf,
             page="whatsapp",
-            contacts=await opened["data"].contacts(),
+            contacts=await data().contacts(),
             contact=chosen,
             messages=messages,
             notice=notice,
-            providers=[s.provider.value for s in running_hub().services.all()],
-            default_provider=running_hub().services.default.value,
+            providers=[s.provider.value for s in hub().services.all()],
+            default_provider=hub().services.default.value,
         )
         return Response(html, status=status)
 

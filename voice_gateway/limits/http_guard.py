@@ -1,5 +1,5 @@
-"""Abuse limits wired into the Quart app: `/api/` rate limits per bearer token, a penalty box for client
-addresses that keep failing Twilio's signature check, and the concurrent-call cap's counter.
+"""Abuse limits wired into the Quart app: `/api/` rate limits per bearer token, and a penalty box for
+client addresses that keep failing Twilio's signature check (the call cap is `calls/limits.py`).
 
 The arithmetic lives in `limits/buckets.py` (sans-IO); this module only picks the keys, answers `429` with
 `Retry-After`, logs and counts. Request size limits are elsewhere: `MAX_CONTENT_LENGTH` (app.py) for
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from prometheus_client import Counter
-from quart import Quart, Response, request
+from quart import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from voice_gateway.limits.buckets import ALLOWED, Decision, FailureLimiter, RateLimiter
@@ -29,9 +29,6 @@ RATE_LIMITED = Counter("agentlocator_rate_limited", "Requests refused with 429",
 SIGNATURE_BLOCKS = Counter(
     "agentlocator_signature_failure_blocks",
     "Client addresses put in the penalty box for too many failed Twilio signatures",
-)
-CALLS_BUSY = Counter(
-    "agentlocator_calls_busy", "Callers answered with the all-lines-busy TwiML (MAX_CONCURRENT_CALLS)"
 )
 
 # Routes that check X-Twilio-Signature and answer 403 when it fails.
@@ -48,11 +45,6 @@ class AbuseGuard:
         per_address = settings.signature_failure_limit_per_minute
         self.api_limiter = RateLimiter(per_token) if per_token else None
         self.signature_limiter = FailureLimiter(per_address) if per_address else None
-
-    def lines_busy(self, open_streams: int) -> bool:
-        """True when a new caller must hear the busy message (the count is of open Media Streams)."""
-        cap = self.settings.max_concurrent_calls
-        return cap > 0 and open_streams >= cap
 
     def address_of(self, peer: str | None, forwarded_for: str | None) -> str:
         # X-Forwarded-For is whatever the client typed unless a proxy we trust overwrote it.
@@ -122,13 +114,6 @@ class AbuseGuard:
         if response.status_code == 403 and request.path in TWILIO_SIGNED_PATHS:
             self.signature_failed(self.client_address())
         return response
-
-
-def install_abuse_guard(app: Quart, settings: Settings) -> AbuseGuard:
-    guard = AbuseGuard(settings)
-    app.before_request(guard.before_request)
-    app.after_request(guard.after_request)
-    return guard
 
 
 def _too_many(decision: Decision, surface: str, text: str) -> Response:

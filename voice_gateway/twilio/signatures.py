@@ -1,4 +1,9 @@
-"""Who may talk to us: Twilio's request signatures (through Twilio's own validator) and per-call tokens."""
+"""Who may talk to us: Twilio's request signatures (through Twilio's own validator) and per-call tokens.
+
+Every Twilio surface checks here: the voice webhooks and the WhatsApp webhook (`signed_request_problem`),
+the Media Streams upgrade (`TwilioSignatures.problem` over its `wss://` URL). Addresses that keep failing
+go to the penalty box in `limits/http_guard.py`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from quart import request
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from voice_gateway.twilio.public_url import HeaderLookup
+from voice_gateway.twilio.public_url import HeaderLookup, public_base_url
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
@@ -45,3 +51,12 @@ def call_token(secret: str, call_sid: str) -> str:
 
 def call_token_matches(secret: str, call_sid: str, token: str) -> bool:
     return hmac.compare_digest(call_token(secret, call_sid), token)
+
+
+async def signed_request_problem(signatures: TwilioSignatures, configured_base_url: str | None) -> str | None:
+    """Check the Quart request being served: the URL Twilio called (query included) and its form."""
+    url = public_base_url(configured_base_url, request.headers, request.scheme) + request.path
+    if request.query_string:
+        url += "?" + request.query_string.decode("latin-1")
+    params = await request.form if request.method == "POST" else {}
+    return signatures.problem(url, params, request.headers)

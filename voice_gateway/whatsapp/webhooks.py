@@ -13,10 +13,10 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
+from voice_gateway.errors import GatewayStopped
 from voice_gateway.settings import Settings, WhatsAppProvider
 from voice_gateway.storage.database import now_iso
-from voice_gateway.twilio.public_url import public_base_url
-from voice_gateway.twilio.signatures import TwilioSignatures
+from voice_gateway.twilio.signatures import TwilioSignatures, signed_request_problem
 from voice_gateway.whatsapp import metrics
 from voice_gateway.whatsapp.hub import Inbound, WhatsAppHub
 from voice_gateway.whatsapp.model import E164, normalise_status
@@ -55,10 +55,7 @@ def register_webhooks(
                 "twilio", 503, "not_configured", "TWILIO_AUTH_TOKEN is not set: unsigned webhooks refused"
             )
         form = await request.form
-        url = public_base_url(settings.public_base_url, request.headers, request.scheme) + request.path
-        if request.query_string:
-            url += "?" + request.query_string.decode("latin-1")
-        problem = signatures.problem(url, form, request.headers)
+        problem = await signed_request_problem(signatures, settings.public_base_url)
         if problem is not None:
             return refuse("twilio", 403, "bad_signature", problem)
         sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
@@ -125,7 +122,7 @@ def register_webhooks(
             return refuse("baileys", 401, "bad_signature", problem)
         try:
             current = hub()
-        except KeyError:  # the gateway is stopping: a 5xx keeps the event in the sidecar's outbox
+        except GatewayStopped:  # the gateway is stopping: a 5xx keeps the event in the sidecar's outbox
             return refuse("baileys", 503, "stopping", "the gateway is stopping; send it again")
         try:
             envelope = json.loads(raw)

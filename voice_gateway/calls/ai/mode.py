@@ -1,4 +1,4 @@
-"""What WS_MODE=AI adds to the app: the agent link, the call registry, transfers, and each call's bridge."""
+"""What WS_MODE=AI adds to the gateway: the call registry, transfers, and each call's bridge to the agent."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from voice_gateway.calls.ai.bridge import CallBridge, Close
 from voice_gateway.calls.modes import Send
 from voice_gateway.calls.registry import CallRegistry
 from voice_gateway.settings import Settings
-from voice_gateway.storage.calls import CallLog
 from voice_gateway.twilio.media_streams import MediaStreamServer
 from voice_gateway.twilio.rest import TwilioCalls
 from voice_gateway.whatsapp.hub import WhatsAppHub
@@ -19,11 +18,11 @@ from voice_gateway.whatsapp.model import OutgoingMessage
 
 class AiMode:
     def __init__(
-        self, settings: Settings, whatsapp_hub: Callable[[], WhatsAppHub | None] | None = None
+        self, settings: Settings, agent: AgentClient, whatsapp_hub: Callable[[], WhatsAppHub]
     ) -> None:
         self.settings = settings
-        self._whatsapp_hub = whatsapp_hub or (lambda: None)
-        self.link = AgentClient(settings.agent_addr, health_timeout_s=settings.agent_health_timeout_s)
+        self.agent = agent
+        self._whatsapp_hub = whatsapp_hub
         self.registry = CallRegistry()
         self.calls = (
             TwilioCalls(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base_url)
@@ -36,7 +35,7 @@ class AiMode:
             stream,
             send,
             close,
-            self.link,
+            self.agent,
             self.registry,
             transfer=self.calls.transfer if self.calls else None,
             send_whatsapp=self.send_whatsapp,
@@ -49,21 +48,10 @@ class AiMode:
     async def send_whatsapp(self, to: str, text: str) -> str:
         """Send through the gateway's WhatsApp API (default provider, fail-over on); the message id."""
         hub = self._whatsapp_hub()
-        if hub is None:
-            raise RuntimeError("the WhatsApp API is not running")
         outcome = await hub.send(OutgoingMessage(id=uuid.uuid4().hex, to=to, text=text), None, fallback=True)
         if outcome.error is not None:
             raise RuntimeError(f"{outcome.error.code}: {outcome.error.message}")
         return outcome.message.id
 
     async def ready(self) -> tuple[bool, str]:
-        return await self.link.ready()
-
-    async def open(self) -> None:
-        """Attach the call log (the same database as WhatsApp) once the server's loop runs."""
-        self.registry.call_log = await CallLog.open(self.settings.database_url)
-
-    async def close(self) -> None:
-        await self.link.close()
-        if self.registry.call_log is not None:
-            await self.registry.call_log.close()
+        return await self.agent.ready()
