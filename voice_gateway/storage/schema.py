@@ -1,4 +1,7 @@
-"""Tables for WhatsApp, calls and their transcripts; the same definitions serve SQLite and PostgreSQL."""
+"""Tables for WhatsApp, calls and their transcripts; the same definitions serve SQLite and PostgreSQL.
+
+These are the models: change them together with a new revision in migrations/versions/ (README, Migrations).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voice_gateway.storage.database import open_engine
+from voice_gateway.storage.migrate import upgrade
 
 metadata = MetaData()
 
@@ -123,8 +127,11 @@ Index("ix_call_turns_call", call_turns.c.call_sid, call_turns.c.id)
 
 
 async def open_database(url: str) -> AsyncEngine:
-    """An engine for `url` with every table above created if missing (each user may be the first)."""
+    """An engine for `url` on the newest schema: migrated first if it is behind (each user may be first)."""
     engine = open_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    try:
+        await upgrade(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
     return engine
