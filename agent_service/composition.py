@@ -14,11 +14,10 @@ from agent_service.brain.registry import build_brain
 from agent_service.chat import ChatMemory
 from agent_service.knowledge import load_knowledge
 from agent_service.pipelines.base import CallInfo, CallPipeline, Outlet, PipelineOptions, PipelineSpec
-from agent_service.pipelines.conversation import ConversationConfig
+from agent_service.pipelines.conversation import ConversationCalls, ConversationConfig
 from agent_service.pipelines.echo import EchoPipeline
 from agent_service.settings import AgentSettings
 from agent_service.speech.registry import SpeechConfig, SpeechRegistry
-from agent_service.speech.runtime import SpeechRuntime
 from agent_service.speech.turns import TurnPolicy
 from agent_service.synthesis import Synthesizer
 
@@ -70,8 +69,8 @@ def build_pipeline(
 
         return PipelineSpec(name="echo", open_call=open_echo)
     if settings.pipeline == "conversation":
-        runtime = SpeechRuntime(conversation_config(settings, greeting), speech, brain)
-        return PipelineSpec(name="conversation", open_call=runtime.open_call, warm_up=runtime.warm_up)
+        calls = ConversationCalls(conversation_config(settings, greeting), speech, brain)
+        return PipelineSpec(name="conversation", open_call=calls.open_call, warm_up=calls.warm_up)
     raise ValueError(f"unknown pipeline {settings.pipeline!r}")  # settings only lets known names through
 
 

@@ -14,13 +14,12 @@ from agentlocator.agent.v1 import agent_pb2
 from agent_service.brain.registry import build_brain
 from agent_service.errors import ModelLoadError, ProtocolError, ProviderError
 from agent_service.knowledge import load_knowledge
-from agent_service.pipelines.conversation import ConversationConfig
+from agent_service.pipelines.conversation import ConversationCalls, ConversationConfig
 from agent_service.settings import AgentSettings
 from agent_service.speech.checksums import verify
 from agent_service.speech.openai_compat import OpenAiStt, OpenAiTts, parse_wav, wav_bytes
 from agent_service.speech.piper_tts import PiperTts
 from agent_service.speech.registry import SpeechConfig, SpeechRegistry
-from agent_service.speech.runtime import SpeechRuntime
 from agent_service.speech.silero import SileroVad
 from agent_service.speech.whisper_stt import WhisperStt
 from agentlocator_common import telephone_audio
@@ -160,13 +159,13 @@ def test_wav_parsing_accepts_a_streaming_header_and_rejects_non_wav() -> None:
 
 async def test_a_call_asking_for_an_unknown_provider_ends_with_invalid_argument_naming_it() -> None:
     settings = AgentSettings.from_env({})
-    runtime = SpeechRuntime(
+    calls = ConversationCalls(
         ConversationConfig(),
         SpeechRegistry(SpeechConfig.from_settings(settings)),
         build_brain(settings, load_knowledge(settings.knowledge_file)),
     )
     info = dataclasses.replace(call_info(), provider_overrides={"stt": "vosk"})
-    pipeline = runtime.open_call(info, PlayoutOutlet())
+    pipeline = calls.open_call(info, PlayoutOutlet())
     with pytest.raises(
         ProtocolError, match=r"provider_overrides\['stt'\]='vosk': unknown; known: openai, whisper"
     ):

@@ -1,8 +1,8 @@
-"""Opens `conversation` pipeline calls with the process's speech providers and brain.
+"""Opens `conversation` calls with the process's speech providers and brain.
 
-The composition root builds one SpeechRuntime at start-up and hands it everything it shares between
-calls. Models load in a worker thread, on the first call that needs them or in `warm_up`, so the first
-call's greeting waits for Piper (~0.3–0.4 s) while the event loop keeps serving.
+The composition root builds one ConversationCalls at start-up and hands it everything calls share.
+Models load in a worker thread, on the first call that needs them or in `warm_up`, so the first call's
+greeting waits for Piper (~0.3–0.4 s) while the event loop keeps serving.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from agentlocator.agent.v1 import agent_pb2
 from agent_service.brain.base import Brain
 from agent_service.errors import ProtocolError
 from agent_service.pipelines.base import CallInfo, CallPipeline, Outlet
-from agent_service.pipelines.conversation import ConversationConfig, ConversationPipeline
+from agent_service.pipelines.conversation.config import ConversationConfig
+from agent_service.pipelines.conversation.pipeline import ConversationPipeline
 from agent_service.speech.base import SpeechToText, TextToSpeech, Vad
 from agent_service.speech.registry import SpeechRegistry
 
 
-class SpeechRuntime:
+class ConversationCalls:
     def __init__(self, config: ConversationConfig, registry: SpeechRegistry, brain: Brain) -> None:
         self.config = config
         self.registry = registry

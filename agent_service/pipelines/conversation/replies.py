@@ -1,0 +1,250 @@
+"""The agent's side of a conversation call: one reply at a time, and what the caller heard of it.
+
+A reply is one cancellable task: transcribe the caller's utterance, stream the brain's answer cut into
+sentences, speak each sentence as soon as it is complete, then carry out the brain's actions. Every
+sentence is sent with a Mark, and the history keeps the reply as sent until a barge-in cuts it back to
+what PLAYED marks and the playback clock say was heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import numpy as np
+from agentlocator.agent.v1 import agent_pb2
+
+from agent_service import metrics as agent_metrics
+from agent_service.brain.base import Brain
+from agent_service.brain.events import Conversation, EndCall, Lookup, TextDelta
+from agent_service.pipelines.base import CallInfo, Outlet
+from agent_service.pipelines.conversation.actions import action_response
+from agent_service.pipelines.conversation.config import ConversationConfig
+from agent_service.speech import call_io
+from agent_service.speech.base import SpeechToText, TextToSpeech
+from agent_service.speech.call_io import TurnTimings
+from agent_service.speech.heard import HeardTracker
+from agent_service.speech.history import CallHistory
+from agent_service.speech.sentences import SentenceSplitter
+from agentlocator_common import telephone_audio
+
+log = logging.getLogger(__name__)
+
+
+class Replies:
+    def __init__(
+        self,
+        call: CallInfo,
+        outlet: Outlet,
+        config: ConversationConfig,
+        brain: Brain,
+        history: CallHistory,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self.call = call
+        self.config = config
+        self.history = history
+        self.actions: list[object] = []  # carried-out or recorded actions, for logs and tests
+        self.errors = 0
+        self.ending = False  # a goodbye is under way: no more prompts
+        self.heard = HeardTracker()
+        self.stt: SpeechToText | None = None  # set once the ears have loaded; VAD turns need it first
+        self._outlet = outlet
+        self._brain = brain
+        self._now_ms = now_ms  # the caller's media clock, kept by the pipeline
+        # Awaited, not assumed: a resumed call has no greeting, so a DTMF reply may start before the voice.
+        self._voice: asyncio.Future[TextToSpeech] = asyncio.get_running_loop().create_future()
+        self._task: asyncio.Task[None] | None = None
+        self._utterance = 0
+        # An utterance whose transcription a barge-in cancelled: prepended to the next one, never lost.
+        self._untranscribed: telephone_audio.Pcm | None = None
+
+    def voice_ready(self, tts: TextToSpeech) -> None:
+        self._voice.set_result(tts)
+
+    @property
+    def speaking(self) -> bool:
+        """The agent is producing or playing a reply (thinking counts: the caller may talk over it)."""
+        return (self._task is not None and not self._task.done()) or not self.heard.all_played
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The reply being prepared or sent, if any."""
+        return self._task if self._task is not None and not self._task.done() else None
+
+    # --- starting and stopping replies ----------------------------------------------------------------
+
+    def say(self, text: str, *, end_reason: str = "") -> None:
+        """Speak `text` as the next reply (greeting, prompts); with `end_reason`, end the call after it."""
+        self._start(self._speak_only(text, timings=None, end_reason=end_reason))
+
+    def answer_speech(self, utterance: telephone_audio.Pcm, *, hangover_ms: int) -> None:
+        if self._untranscribed is not None:
+            utterance = np.concatenate([self._untranscribed, utterance])
+        timings = TurnTimings(end_of_speech=time.monotonic())
+        self._start(self._answer(utterance, timings, hangover_ms=hangover_ms))
+
+    async def answer_text(self, text: str) -> None:
+        """Answer typed input (DTMF digits) at once, in place of whatever was being said."""
+        await self.cancel()
+        self._start(self._answer_text(text, TurnTimings(end_of_speech=time.monotonic()), hangover_ms=0))
+
+    async def interrupt(self, at_ms: int, speech_ms: int) -> None:
+        """Barge-in: stop talking now and keep in the history only what the caller heard."""
+        heard = self.heard.heard_text(at_ms)
+        log.info(
+            "SPEECH_BARGE_IN call=%s at_ms=%d speech_ms=%d heard=%r",
+            self.call.call_sid,
+            at_ms,
+            speech_ms,
+            heard,
+        )
+        await self._outlet.clear_playback()
+        await self.cancel()
+        self.history.cut_to_heard(heard)
+        await self._transcript(agent_pb2.ROLE_AGENT, heard, "agent-heard")
+        self.heard = HeardTracker()
+        await self._turn_event(agent_pb2.TURN_EVENT_KIND_AGENT_STOPPED_SPEAKING, at_ms)
+
+    async def on_mark(self, mark_id: str, played: bool) -> bool:
+        """Record a playback mark; True when it was the end of the reply (everything sent was played)."""
+        if played and self.heard.played(mark_id, self._now_ms()) and not self.speaking:
+            await self._transcript(agent_pb2.ROLE_AGENT, self.heard.full_text, "agent-heard")
+            await self._turn_event(agent_pb2.TURN_EVENT_KIND_AGENT_STOPPED_SPEAKING)
+            return True
+        return False
+
+    async def cancel(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self.heard = HeardTracker()
+        self.history.new_reply()
+        self._task = asyncio.get_running_loop().create_task(work)
+
+    # --- the reply tasks ------------------------------------------------------------------------------
+
+    async def _answer(
+        self, utterance: telephone_audio.Pcm, timings: TurnTimings, *, hangover_ms: int
+    ) -> None:
+        assert self.stt is not None
+        self._untranscribed = utterance
+        try:
+            text = await self.stt.transcribe(utterance, telephone_audio.TELEPHONE_RATE)
+        except Exception:
+            self._untranscribed = None
+            await self._apologise("stt")
+            return
+        self._untranscribed = None
+        timings.stt_final = time.monotonic()
+        if not text.strip():
+            log.info("SPEECH_EMPTY_TRANSCRIPT call=%s samples=%d", self.call.call_sid, len(utterance))
+            return
+        await self._answer_text(text, timings, hangover_ms=hangover_ms)
+
+    async def _answer_text(self, text: str, timings: TurnTimings, *, hangover_ms: int) -> None:
+        if not timings.stt_final:
+            timings.stt_final = time.monotonic()
+        self._utterance += 1
+        log.info("SPEECH_USER call=%s text=%r", self.call.call_sid, text)
+        await self._transcript(agent_pb2.ROLE_USER, text, f"user-{self._utterance}")
+        self.history.add_user(text)
+        conversation = Conversation(
+            self.call.call_sid, self.history.as_tuple(), channel="voice", caller=self.call.from_number
+        )
+        splitter = SentenceSplitter()
+        after: list[object] = []
+        try:
+            async for event in self._brain.respond(conversation):
+                if isinstance(event, TextDelta):
+                    timings.brain_first_token = timings.brain_first_token or time.monotonic()
+                    for sentence in splitter.push(event.text):
+                        await self._say(sentence, timings)
+                elif isinstance(event, Lookup):
+                    continue
+                else:
+                    after.append(event)
+            for sentence in splitter.flush():
+                await self._say(sentence, timings)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            await self._apologise("brain or tts")
+            return
+        self.history.add_agent(self.heard.full_text)
+        await self._metrics(timings, hangover_ms)
+        for action in after:
+            await self._carry_out(action)
+
+    async def _speak_only(self, text: str, *, timings: TurnTimings | None, end_reason: str = "") -> None:
+        try:
+            await self._say(text, timings)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("SPEECH_TTS_FAILED call=%s", self.call.call_sid)
+            self.errors += 1
+            if end_reason:
+                await self._outlet.send(
+                    agent_pb2.ConverseResponse(end_call=agent_pb2.EndCall(reason=end_reason))
+                )
+            return
+        self.history.add_agent(text)
+        if end_reason:
+            await self._outlet.send(
+                agent_pb2.ConverseResponse(end_call=agent_pb2.EndCall(reason=end_reason, goodbye_sent=True))
+            )
+
+    async def _say(self, sentence: str, timings: TurnTimings | None) -> None:
+        speech = await (await self._voice).synthesize(sentence)
+        if timings is not None:
+            timings.first_tts_audio = timings.first_tts_audio or time.monotonic()
+        mulaw = telephone_audio.to_telephone(speech.pcm, speech.sample_rate)
+        if not mulaw:
+            return
+        self._utterance += 1
+        utterance_id = f"agent-{self._utterance}"
+        if self.heard.all_played and not self.heard.full_text:
+            await self._turn_event(agent_pb2.TURN_EVENT_KIND_AGENT_STARTED_SPEAKING)
+        self.heard.sent(f"{utterance_id}-end", sentence, len(mulaw) // 8, self._now_ms())
+        for response in call_io.audio_out(mulaw, utterance_id):
+            await self._outlet.send(response)
+            if timings is not None and not timings.first_frame_out:
+                timings.first_frame_out = time.monotonic()
+        await self._transcript(agent_pb2.ROLE_AGENT, sentence, utterance_id, final=False)
+
+    async def _apologise(self, stage: str) -> None:
+        self.errors += 1
+        log.exception("SPEECH_STAGE_FAILED call=%s stage=%s", self.call.call_sid, stage)
+        await self._speak_only(self.config.apology, timings=None)
+
+    async def _carry_out(self, action: object) -> None:
+        self.actions.append(action)
+        if isinstance(action, EndCall):
+            self.ending = True
+        response = action_response(action, self.call.call_sid)
+        if response is not None:
+            await self._outlet.send(response)
+
+    # --- outbound events ------------------------------------------------------------------------------
+
+    async def _transcript(self, role: int, text: str, utterance_id: str, *, final: bool = True) -> None:
+        # Agent sentences go out as sent (not final); the final agent transcript is what was heard.
+        await self._outlet.send(call_io.transcript(role, text, utterance_id, final=final))
+
+    async def _turn_event(self, kind: int, media_ms: int | None = None) -> None:
+        await self._outlet.send(call_io.turn_event(kind, self._now_ms() if media_ms is None else media_ms))
+
+    async def _metrics(self, timings: TurnTimings, hangover_ms: int) -> None:
+        metrics = timings.metrics(hangover_ms)
+        agent_metrics.observe_turn(timings.stages(hangover_ms))
+        log.info("SPEECH_TURN_METRICS call=%s %s", self.call.call_sid, str(metrics).replace("\n", " "))
+        await self._outlet.send(agent_pb2.ConverseResponse(metrics=metrics))
