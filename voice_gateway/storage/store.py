@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from voice_gateway.settings import WhatsAppProvider
 from voice_gateway.storage.database import iso_utc, now_iso
+from voice_gateway.storage.message_rows import read_message
 from voice_gateway.storage.schema import conversations, messages, open_database, status_events, webhook_events
-from voice_gateway.whatsapp.model import Direction, Message, OutgoingMessage, Status, StatusEvent, advances
+from voice_gateway.whatsapp.model import Direction, Message, OutgoingMessage, Status, advances
 
 
 class StatusOutcome(enum.StrEnum):
@@ -293,12 +293,12 @@ class Store:
                     select(messages).where(messages.c.auto_reply == "pending").order_by(messages.c.created_at)
                 )
             ).all()
-            return [await self._hydrate(conn, row) for row in rows]
+            return [await read_message(conn, row) for row in rows]
 
     async def get(self, message_id: str) -> Message | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
-            return None if row is None else await self._hydrate(conn, row)
+            return None if row is None else await read_message(conn, row)
 
     async def list_for_contact(self, contact: str, limit: int = 100) -> list[Message]:
         async with self._engine.connect() as conn:
@@ -310,37 +310,10 @@ class Store:
                     .limit(limit)
                 )
             ).all()
-            return [await self._hydrate(conn, row) for row in reversed(rows)]
+            return [await read_message(conn, row) for row in reversed(rows)]
 
     async def _require(self, message_id: str) -> Message:
         found = await self.get(message_id)
         if found is None:
             raise LookupError(f"message {message_id} vanished")
         return found
-
-    async def _hydrate(self, conn: AsyncConnection, row: Row[Any]) -> Message:
-        events: Sequence[Row[Any]] = (
-            await conn.execute(
-                select(status_events)
-                .where(status_events.c.message_id == row.id)
-                .order_by(status_events.c.received_at, status_events.c.id)
-            )
-        ).all()
-        return Message(
-            id=row.id,
-            contact=row.contact,
-            direction=Direction(row.direction),
-            provider=WhatsAppProvider(row.provider),
-            provider_id=row.provider_id,
-            status=Status(row.status),
-            text=row.text,
-            media=json.loads(row.media) if row.media else None,
-            error_code=row.error_code,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            sent_at=row.sent_at,
-            history=tuple(
-                StatusEvent(Status(e.status), e.raw_status, e.at, e.error_code, e.provider, bool(e.applied))
-                for e in events
-            ),
-        )

@@ -19,7 +19,7 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from agentlocator_common.telephone_audio import TELEPHONE_RATE, mulaw_encode
 from voice_gateway.settings import auth_token_for_tools
-from voice_gateway.tools.simulate.call import CallOptions, simulate_call
+from voice_gateway.tools.simulate import CallOptions, simulate_call
 from voice_gateway.tools.simulate.twiml_check import TwimlError, parse_connect_stream
 from voice_gateway.twilio.signatures import SIGNATURE_HEADER, TwilioSignatures
 from voice_gateway.twilio.twiml import STREAM_ENDED_PATH, STREAM_PATH, STREAM_STATUS_PATH

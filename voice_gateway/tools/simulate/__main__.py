@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from voice_gateway.settings import auth_token_for_tools
-from voice_gateway.tools.simulate.call import CallOptions, SimulationError, simulate_call
+from voice_gateway.tools.simulate import CallOptions, SimulationError, simulate_call
 from voice_gateway.tools.simulate.twiml_check import TwimlError
 from voice_gateway.wav import wav_to_mulaw, write_mulaw_wav
 
