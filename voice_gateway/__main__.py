@@ -20,7 +20,6 @@ from voice_gateway.app import create_app, startup_warnings
 from voice_gateway.server import hypercorn_handoff as serving
 from voice_gateway.settings import Settings, SettingsError, WsServer
 from voice_gateway.storage import migrate
-from voice_gateway.storage.database import database_problem
 from voice_gateway.twilio.twiml import STREAM_PATH
 
 log = logging.getLogger("voice_gateway")
@@ -41,10 +40,13 @@ def hypercorn_config(settings: Settings, sock: socket.socket) -> Config:
 
 
 async def _serve(settings: Settings) -> None:
-    # Every part of the gateway keeps its records there: say plainly why it cannot start, not a traceback.
-    if (problem := await database_problem(settings.database_url)) is not None:
-        print(f"voice_gateway: {problem}", file=sys.stderr, flush=True)
+    # Every part of the gateway keeps its records there: say plainly why it cannot start (unreachable,
+    # or a schema this code cannot migrate), not a traceback.
+    line, ok = await migrate.migrate_database(settings.database_url)
+    if not ok:
+        print(f"voice_gateway: {line}", file=sys.stderr, flush=True)
         raise SystemExit(2)
+    log.info("DATABASE_READY %s", line)
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET6 if ":" in settings.bind_host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

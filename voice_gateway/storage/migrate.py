@@ -140,12 +140,12 @@ def main() -> int:
     except SettingsError as exc:
         print(f"voice_gateway: configuration error: {exc}", file=sys.stderr)
         return 2
-    line, ok = asyncio.run(_migrate(settings.database_url))
+    line, ok = asyncio.run(migrate_database(settings.database_url))
     print(f"voice_gateway: {line}", file=sys.stdout if ok else sys.stderr, flush=True)
     return 0 if ok else 2
 
 
-async def _migrate(url: str) -> tuple[str, bool]:
+async def migrate_database(url: str) -> tuple[str, bool]:
     if (problem := await database_problem(url)) is not None:
         return problem, False
     shown = make_url(async_url(url)).render_as_string(hide_password=True)
