@@ -7,6 +7,8 @@
                     (gateway → gRPC → agent → back);
 - `ai-split`:       the same with the agent pinned to the load generator's core instead of the gateway's
                     (not in the default set: it shows what sharing one core costs the hop).
+With `--previous TREE` (a checkout of an earlier commit with its protos generated, see
+docs/benchmarks.md) each of our servers also runs from that tree as `NAME@prev`, in the same run.
 Every (server, N) run gets fresh server processes pinned to core 0, the load generator pinned to core 1.
 Server CPU is read from /proc (utime+stime over the load window); RSS is the peak (VmHWM).
 Run: `.venv/bin/python -m bench.echo_capacity --calls 1,25,50,100,200 --seconds 30`.
@@ -48,9 +50,18 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def previous_tree_env(tree: Path) -> dict[str, str]:
+    """Run the gateway and agent from `tree` (an earlier commit) with that commit's generated protos."""
+    return {"PYTHONPATH": f"{tree}{os.pathsep}{tree / '.generated'}"}
+
+
 @contextmanager
-def servers(kind: str) -> Iterator[tuple[str, list[ServerProcess]]]:
+def servers(kind: str, previous: Path | None = None) -> Iterator[tuple[str, list[ServerProcess]]]:
     procs: list[ServerProcess] = []
+    kind, _, from_previous = kind.partition("@")
+    code: dict[str, str] = previous_tree_env(previous) if from_previous and previous else {}
+    if from_previous and previous is None:
+        raise ValueError(f"{kind}@{from_previous} needs --previous TREE")
     try:
         if kind == "bare":
             bare = ServerProcess(
@@ -72,12 +83,12 @@ def servers(kind: str) -> Iterator[tuple[str, list[ServerProcess]]]:
             agent_core = CLIENT_CORE if kind == "ai-split" else SERVER_CORE
             agent_env = {"AGENT_LISTEN": "127.0.0.1:0", "AGENT_MAX_CALLS": "10000", "LOG_LEVEL": "WARNING"}
             agent = ServerProcess(
-                pinned(agent_core, python_module("agent_service")), agent_env, "AGENT_LISTENING"
+                pinned(agent_core, python_module("agent_service")), agent_env | code, "AGENT_LISTENING"
             )
             procs.append(agent.start())
             env |= {"WS_MODE": "AI", "AGENT_ADDR": f"127.0.0.1:{agent.port}"}
         gateway = ServerProcess(
-            pinned(SERVER_CORE, python_module("voice_gateway")), env, "GATEWAY_LISTENING"
+            pinned(SERVER_CORE, python_module("voice_gateway")), env | code, "GATEWAY_LISTENING"
         ).start()
         procs.insert(0, gateway)
         yield f"ws://127.0.0.1:{gateway.port}/ws/twilio-media", procs
@@ -86,8 +97,8 @@ def servers(kind: str) -> Iterator[tuple[str, list[ServerProcess]]]:
             proc.stop()
 
 
-def run_one(kind: str, calls: int, seconds: float) -> dict[str, object]:
-    with servers(kind) as (url, procs):
+def run_one(kind: str, calls: int, seconds: float, previous: Path | None = None) -> dict[str, object]:
+    with servers(kind, previous) as (url, procs):
         before = [cpu_seconds(p.pid) for p in procs]
         started = time.perf_counter()
         argv = pinned(
@@ -110,16 +121,20 @@ def run_one(kind: str, calls: int, seconds: float) -> dict[str, object]:
         return figures
 
 
+def _tree(row: dict[str, object]) -> str:
+    return str(row["server"]).partition("@")[2]
+
+
 def table(rows: list[dict[str, object]]) -> str:
     baseline = {r["calls"]: r for r in rows if r["server"] == "bare"}
-    echo = {r["calls"]: r for r in rows if r["server"] == "echo"}
+    echo = {(r["calls"], _tree(r)): r for r in rows if str(r["server"]).partition("@")[0] == "echo"}
     lines = [
         "| server | calls | p50 ms | p99 ms | max ms | lost frames | server CPU % of a core | CPU/call %"
         " | peak RSS MB | p99 ÷ bare | CPU ÷ bare | hop p50 ms |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        base, same_echo = baseline.get(r["calls"]), echo.get(r["calls"])
+        base, same_echo = baseline.get(r["calls"]), echo.get((r["calls"], _tree(r)))
         p99_ratio = f"{r['p99_ms'] / base['p99_ms']:.2f}" if base and r is not base else "—"  # type: ignore[operator]
         cpu_ratio = (
             f"{r['server_cpu_pct_total'] / base['server_cpu_pct_total']:.2f}"  # type: ignore[operator]
@@ -146,11 +161,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--servers", default="bare,echo-hypercorn,echo,ai")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--previous", type=Path, help="an earlier commit's checkout: adds NAME@prev for each of our servers"
+    )
     args = parser.parse_args()
+    kinds = args.servers.split(",")
+    if args.previous:
+        kinds += [f"{kind}@prev" for kind in kinds if kind != "bare" and "@" not in kind]
     rows = []
     for calls in (int(n) for n in args.calls.split(",")):
-        for kind in args.servers.split(","):
-            row = run_one(kind, calls, args.seconds)
+        for kind in kinds:
+            row = run_one(kind, calls, args.seconds, args.previous)
             rows.append(row)
             print(
                 f"{kind:14} {calls:4} calls: p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms, "
