@@ -15,6 +15,7 @@ from agent_service.chat import ChatMemory
 from agent_service.knowledge import load_knowledge
 from agent_service.pipelines.base import CallInfo, CallPipeline, Outlet, PipelineOptions, PipelineSpec
 from agent_service.pipelines.conversation import ConversationCalls, ConversationConfig
+from agent_service.pipelines.conversation.resumption import CallHistories
 from agent_service.pipelines.echo import EchoPipeline
 from agent_service.settings import AgentSettings
 from agent_service.speech.registry import SpeechConfig, SpeechRegistry
@@ -69,7 +70,9 @@ def build_pipeline(
 
         return PipelineSpec(name="echo", open_call=open_echo)
     if settings.pipeline == "conversation":
-        calls = ConversationCalls(conversation_config(settings, greeting), speech, brain)
+        # As many ended calls kept for a resume as can be live at once.
+        histories = CallHistories(max_ended=settings.max_calls)
+        calls = ConversationCalls(conversation_config(settings, greeting), speech, brain, histories)
         return PipelineSpec(name="conversation", open_call=calls.open_call, warm_up=calls.warm_up)
     raise ValueError(f"unknown pipeline {settings.pipeline!r}")  # settings only lets known names through
 

@@ -26,18 +26,18 @@ from agent_service.brain import (
     Turn,
     respond_fully,
 )
-from agent_service.call import PROTOCOL_VERSION, Call
+from agent_service.call import Call
 from agent_service.composition import Agent
 from agent_service.errors import AgentError, DrainingError, ProtocolError, ProviderError, TooManyCallsError
 from agent_service.grpc_status import abort, grpc_status
 from agent_service.pipelines.base import CallInfo
+from agent_service.session_start import call_info
 from agentlocator_common import logs
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_REASON = "server shutting down"
 DRAINING = "server is shutting down; retry on another instance"
-_LINEAR16_RATES = range(8000, 48001)
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc]  # generated, untyped
@@ -90,11 +90,12 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         call = Call(info, context, self._spec, self._settings.metrics_interval_s)
         logs.bind_call(info.call_sid, info.stream_sid)  # this RPC's task and the call's tasks only
         log.info(
-            "CALL_START call=%s stream=%s pipeline=%s encoding=%s",
+            "CALL_START call=%s stream=%s pipeline=%s encoding=%s resumed=%s",
             info.call_sid,
             info.stream_sid,
             self._settings.pipeline,
             agent_pb2.AudioEncoding.Name(info.encoding),
+            str(info.resumed).lower(),
         )
         self._calls.add(call)
         error: AgentError | None = None
@@ -230,33 +231,3 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
             response.synthesis_ms,
         )
         return response
-
-
-def call_info(start: agent_pb2.SessionStart) -> CallInfo:
-    """Validate SessionStart; every problem is a ProtocolError naming the field."""
-    if not start.call_sid:
-        raise ProtocolError("SessionStart.call_sid is required")
-    if start.protocol_version not in (0, PROTOCOL_VERSION):
-        raise ProtocolError(
-            f"SessionStart.protocol_version {start.protocol_version} is not supported; "
-            f"this server speaks {PROTOCOL_VERSION}"
-        )
-    rate = 8000
-    if start.encoding == agent_pb2.AUDIO_ENCODING_LINEAR16:
-        if start.sample_rate_hz not in _LINEAR16_RATES:
-            raise ProtocolError("SessionStart.sample_rate_hz must be 8000..48000 for AUDIO_ENCODING_LINEAR16")
-        rate = start.sample_rate_hz
-    elif start.encoding != agent_pb2.AUDIO_ENCODING_MULAW_8K:
-        raise ProtocolError(
-            "SessionStart.encoding must be AUDIO_ENCODING_MULAW_8K or AUDIO_ENCODING_LINEAR16"
-        )
-    return CallInfo(
-        call_sid=start.call_sid,
-        stream_sid=start.stream_sid,
-        encoding=start.encoding,
-        sample_rate_hz=rate,
-        from_number=start.from_number,
-        to_number=start.to_number,
-        custom_parameters=dict(start.custom_parameters),
-        provider_overrides=dict(start.provider_overrides),
-    )

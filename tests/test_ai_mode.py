@@ -325,6 +325,36 @@ async def test_a_call_and_its_final_transcript_are_stored_with_the_whatsapp_mess
     )
 
 
+async def report_one_turn(call: ScriptedCall) -> None:
+    await call.wait_for(lambda r: r.WhichOneof("event") == "session_start")
+    turn = pb.Metrics(endpointing_ms=480, stt_ms=210, llm_first_token_ms=95, tts_first_audio_ms=120)
+    turn.turn_latency_ms = 905
+    await call.send(metrics=turn)
+    await call.wait_for(lambda r: r.WhichOneof("event") == "hangup")
+    await call.finish()
+
+
+async def test_a_turns_typed_latency_metrics_are_stored_with_the_call(
+    start_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path}/agentlocator.db"
+    server, port, _ = await start_scripted_agent(report_one_turn)
+    try:
+        gateway = start_gateway(WS_MODE="AI", AGENT_ADDR=f"127.0.0.1:{port}", DATABASE_URL=database)
+        options = CallOptions(base_url=base(gateway), audio=tone(1.0), realtime=False, tail_s=0.5)
+        await simulate_call(options)
+        await asyncio.to_thread(gateway.wait_for, f"AI_CALL_END call={options.call_sid}")
+    finally:
+        await server.stop(0)
+    log = await CallLog.open(database)
+    try:
+        record = await log.get(options.call_sid)
+    finally:
+        await log.close()
+    assert record is not None
+    assert record.turns == ({"endpointing": 480, "stt": 210, "llm": 95, "tts": 120, "total": 905},)
+
+
 async def whatsapp_the_address(call: ScriptedCall) -> None:
     await call.wait_for(lambda r: r.WhichOneof("event") == "session_start")
     await call.send(send_whatsapp=pb.SendWhatsApp(to="", text="We're at 12 Harbour Street, Leith."))

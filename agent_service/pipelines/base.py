@@ -15,6 +15,24 @@ from agentlocator.agent.v1 import agent_pb2
 
 
 @dataclass(frozen=True, slots=True)
+class BargeInOverride:
+    """SessionStart.barge_in, validated: this call's interruption policy (0: the server's value)."""
+
+    enabled: bool
+    min_speech_ms: int = 0
+    protected_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointingOverride:
+    """SessionStart.endpointing, validated: when this call's turns end (0: the server's value)."""
+
+    silence_ms: int = 0
+    min_utterance_ms: int = 0
+    max_utterance_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CallInfo:
     """What SessionStart said, validated, in the form pipelines need."""
 
@@ -26,6 +44,9 @@ class CallInfo:
     to_number: str = ""
     custom_parameters: Mapping[str, str] = field(default_factory=dict)
     provider_overrides: Mapping[str, str] = field(default_factory=dict)
+    resumed: bool = False  # a lost stream of this call re-attached: no second greeting
+    barge_in: BargeInOverride | None = None  # None: the server's policy
+    endpointing: EndpointingOverride | None = None
 
     @property
     def bytes_per_second(self) -> int:

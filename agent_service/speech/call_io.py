@@ -55,7 +55,7 @@ class TurnTimings:
             llm_first_token_ms=_ms(self.stt_final, self.brain_first_token),
             tts_first_audio_ms=_ms(self.brain_first_token, self.first_tts_audio),
             turn_latency_ms=hangover_ms + to_first_frame,
-            extra={"hangover_ms": float(hangover_ms), "first_frame_out_ms": float(to_first_frame)},
+            endpointing_ms=hangover_ms,
         )
 
     def stages(self, hangover_ms: int) -> dict[str, float]:

@@ -4,14 +4,14 @@ heard if the caller barges in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from agent_service.brain.events import Turn
 
 
 class CallHistory:
-    def __init__(self) -> None:
-        self._turns: list[Turn] = []
+    def __init__(self, turns: Iterable[Turn] = ()) -> None:
+        self._turns: list[Turn] = list(turns)  # a resumed call starts from what its last stream said
         self._playing: int | None = None  # index of the agent turn still being played
 
     def __iter__(self) -> Iterator[Turn]:

@@ -16,6 +16,10 @@ class TurnPolicy:
     min_speech_ms: int = 100  # speech shorter than this never becomes a user turn (clicks, breaths)
     hangover_ms: int = 500  # silence that ends an utterance
     barge_in_ms: int = 180  # speech this long while the agent talks interrupts it (coughs, "mm-hm" don't)
+    barge_in: bool = True  # False: the caller cannot interrupt; speech over the agent is a backchannel
+    # For this long after the agent starts speaking a reply it cannot be interrupted; on_frame's caller
+    # knows when that was and passes `interruptible`.
+    protected_ms: int = 0
     max_utterance_ms: int = 15000  # a longer utterance is cut and handled, so a noisy line cannot stall
     frame_ms: int = 20
 
@@ -58,7 +62,11 @@ class TurnTaker:
     def user_speaking(self) -> bool:
         return self._in_turn
 
-    def on_frame(self, media_ms: int, probability: float, *, agent_speaking: bool) -> list[TurnEvent]:
+    def on_frame(
+        self, media_ms: int, probability: float, *, agent_speaking: bool, interruptible: bool = True
+    ) -> list[TurnEvent]:
+        """Events for one frame. `interruptible=False` holds a barge-in back (the agent's protected start);
+        speech that goes on past it interrupts as soon as it is allowed."""
         p = self.policy
         if probability >= p.speech_threshold:
             self._speaking = True
@@ -75,7 +83,8 @@ class TurnTaker:
             if not self._announced and self._speech_ms >= p.min_speech_ms:
                 self._announced = True
                 events.append(SpeechStarted(self._start_ms))
-            if agent_speaking and not self._barged and self._speech_ms >= p.barge_in_ms:
+            may_interrupt = agent_speaking and p.barge_in and interruptible
+            if may_interrupt and not self._barged and self._speech_ms >= p.barge_in_ms:
                 self._barged = True
                 events.append(BargeIn(media_ms + p.frame_ms, self._speech_ms))
             if media_ms + p.frame_ms - self._start_ms >= p.max_utterance_ms:

@@ -45,6 +45,10 @@ def ping(client_timestamp_ms: int, last_rtt_ms: int = 0) -> Any:
     )
 
 
+def dtmf(digit: str) -> Any:
+    return agent_pb2.ConverseRequest(dtmf=agent_pb2.Dtmf(digit=digit))
+
+
 def hangup(reason: str = "caller hung up") -> Any:
     return agent_pb2.ConverseRequest(hangup=agent_pb2.Hangup(reason=reason))
 

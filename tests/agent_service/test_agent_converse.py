@@ -130,6 +130,41 @@ async def test_an_invalid_session_start_is_invalid_argument_naming_the_field(
         assert detail in await call.details()
 
 
+@pytest.mark.parametrize(
+    ("policy", "detail"),
+    [
+        (
+            {"barge_in": agent_pb2.BargeInPolicy(enabled=True, min_speech_ms=5)},
+            "SessionStart.barge_in.min_speech_ms=5 is out of range: 0 (the server's choice) or 40..2000 ms",
+        ),
+        (
+            {"barge_in": agent_pb2.BargeInPolicy(enabled=True, protected_ms=90_000)},
+            "SessionStart.barge_in.protected_ms=90000 is out of range",
+        ),
+        (
+            {"endpointing": agent_pb2.EndpointingPolicy(silence_ms=20)},
+            "SessionStart.endpointing.silence_ms=20",
+        ),
+        (
+            {"endpointing": agent_pb2.EndpointingPolicy(min_utterance_ms=5000)},
+            "SessionStart.endpointing.min_utterance_ms=5000",
+        ),
+        (
+            {"endpointing": agent_pb2.EndpointingPolicy(max_utterance_ms=500)},
+            "SessionStart.endpointing.max_utterance_ms=500",
+        ),
+    ],
+)
+async def test_a_per_call_policy_out_of_range_is_invalid_argument_naming_the_field(
+    agent: ServerProcess, policy: dict[str, Any], detail: str
+) -> None:
+    async with agent_stub(agent.port) as stub:
+        call = stub.Converse()
+        await call.write(session_start("CA-policy", **policy))
+        assert await call.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert detail in await call.details()
+
+
 async def test_calls_past_the_limit_get_resource_exhausted_and_capacity_returns_after_hangup(
     start_agent: AgentFactory,
 ) -> None:

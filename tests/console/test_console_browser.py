@@ -120,8 +120,8 @@ async def test_a_live_calls_transcript_appears_as_spoken_and_the_operator_can_ha
         )
         await go_on.wait()
         await call.send(transcript=pb.Transcript(role=pb.ROLE_USER, text="When are you open?", is_final=True))
-        turn = pb.Metrics(stt_ms=180, llm_first_token_ms=420, tts_first_audio_ms=150, turn_latency_ms=1260)
-        turn.extra["hangover_ms"] = 500
+        turn = pb.Metrics(endpointing_ms=500, stt_ms=180, llm_first_token_ms=420, tts_first_audio_ms=150)
+        turn.turn_latency_ms = 1260
         await call.send(metrics=turn)
         await call.send(transcript=pb.Transcript(role=pb.ROLE_AGENT, text="We're open", is_final=False))
         await call.send(

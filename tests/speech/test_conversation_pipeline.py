@@ -65,7 +65,7 @@ async def test_the_agent_greets_then_answers_a_spoken_question_from_the_knowledg
         agent_pb2.TURN_EVENT_KIND_USER_STARTED_SPEAKING,
     ]
     metrics = [m.metrics for m in outlet.of("metrics") if m.metrics.turn_latency_ms][0]
-    assert metrics.extra["hangover_ms"] == CONFIG.turns.hangover_ms
+    assert metrics.endpointing_ms == CONFIG.turns.hangover_ms
     assert pipeline.errors == 0
 
 

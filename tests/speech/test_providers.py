@@ -15,6 +15,7 @@ from agent_service.brain.registry import build_brain
 from agent_service.errors import ModelLoadError, ProtocolError, ProviderError
 from agent_service.knowledge import load_knowledge
 from agent_service.pipelines.conversation import ConversationCalls, ConversationConfig
+from agent_service.pipelines.conversation.resumption import CallHistories
 from agent_service.settings import AgentSettings
 from agent_service.speech.checksums import verify
 from agent_service.speech.openai_compat import OpenAiStt, OpenAiTts, parse_wav, wav_bytes
@@ -163,6 +164,7 @@ async def test_a_call_asking_for_an_unknown_provider_ends_with_invalid_argument_
         ConversationConfig(),
         SpeechRegistry(SpeechConfig.from_settings(settings)),
         build_brain(settings, load_knowledge(settings.knowledge_file)),
+        CallHistories(max_ended=1),
     )
     info = dataclasses.replace(call_info(), provider_overrides={"stt": "vosk"})
     pipeline = calls.open_call(info, PlayoutOutlet())

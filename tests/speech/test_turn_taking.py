@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from agent_service.speech.turns import BargeIn, SpeechEnded, SpeechStarted, TurnEvent, TurnPolicy, TurnTaker
 
 POLICY = TurnPolicy(min_speech_ms=100, hangover_ms=500, barge_in_ms=200)  # explicit: not the defaults
@@ -62,3 +64,20 @@ def test_a_very_long_utterance_is_cut_at_the_maximum() -> None:
     policy = TurnPolicy(max_utterance_ms=2000)
     ended = [e for _, e in run([(3000, 0.9)], policy=policy) if isinstance(e, SpeechEnded)]
     assert ended == [SpeechEnded(0, 2000, 2000, during_agent_speech=False)]
+
+
+def test_with_barge_in_off_long_speech_over_the_agent_never_interrupts() -> None:
+    policy = dataclasses.replace(POLICY, barge_in=False)
+    events = [e for _, e in run([(100, 0.0), (1000, 0.9), (600, 0.0)], agent_speaking=True, policy=policy)]
+    assert not any(isinstance(e, BargeIn) for e in events)
+    assert events[-1] == SpeechEnded(100, 1100, 1000, during_agent_speech=True)  # heard as a backchannel
+
+
+def test_speech_over_a_protected_start_interrupts_as_soon_as_the_protection_ends() -> None:
+    taker = TurnTaker(POLICY)
+    barges = []
+    for frame in range(50):  # 1 s of speech over the agent; the first 600 ms are protected
+        now = frame * POLICY.frame_ms
+        events = taker.on_frame(now, 0.9, agent_speaking=True, interruptible=now >= 600)
+        barges += [(now, e) for e in events if isinstance(e, BargeIn)]
+    assert barges == [(600, BargeIn(620, 620))]

@@ -26,7 +26,8 @@ def action_response(action: object, call_sid: str) -> agent_pb2.ConverseResponse
         message = agent_pb2.SendWhatsApp(to=action.to, text=action.text)
         return agent_pb2.ConverseResponse(send_whatsapp=message)
     if isinstance(action, TakeMessage):
-        # The brain has stored the message already; the call only records that it happened.
+        # The brain has stored the message already; the gateway only records that it happened.
         log.info("SPEECH_MESSAGE_TAKEN call=%s name=%s", call_sid, action.name)
-        return agent_pb2.ConverseResponse(metrics=agent_pb2.Metrics(extra={"take_message": 1.0}))
+        taken = agent_pb2.TakenMessage(name=action.name, number=action.number, reason=action.reason)
+        return agent_pb2.ConverseResponse(taken_message=taken)
     return None

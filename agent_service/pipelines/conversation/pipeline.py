@@ -17,6 +17,7 @@ from agent_service.brain.base import Brain
 from agent_service.pipelines.base import CallInfo, Outlet
 from agent_service.pipelines.conversation.config import ConversationConfig
 from agent_service.pipelines.conversation.replies import Replies
+from agent_service.pipelines.conversation.resumption import CallHistories
 from agent_service.speech import call_io
 from agent_service.speech.base import SpeechToText, TextToSpeech, Vad, VadStream
 from agent_service.speech.call_io import UtteranceBuffer
@@ -39,11 +40,16 @@ class ConversationPipeline:
         brain: Brain,
         voice: Voice,
         ears: Ears,
+        histories: CallHistories | None = None,
     ) -> None:
         self.call = call
         self.config = config
         self._outlet = outlet
-        self._replies = Replies(call, outlet, config, brain, CallHistory(), lambda: self._now_ms)
+        self._histories = histories
+        history = CallHistory() if histories is None else histories.open(call.call_sid, resumed=call.resumed)
+        if call.resumed:
+            log.info("CALL_RESUMED call=%s turns_kept=%d", call.call_sid, len(history))
+        self._replies = Replies(call, outlet, config, brain, history, lambda: self._now_ms)
         self._turns = TurnTaker(config.turns)
         self._vad: VadStream | None = None
         self._recent = UtteranceBuffer()
@@ -74,8 +80,12 @@ class ConversationPipeline:
         probability = self._vad.process(pcm)
         if probability is not None:
             self._probability = probability
+        protected = self._now_ms - self._replies.speaking_since_ms < self.config.turns.protected_ms
         for event in self._turns.on_frame(
-            int(audio_in.media_timestamp_ms), self._probability, agent_speaking=self.agent_speaking
+            int(audio_in.media_timestamp_ms),
+            self._probability,
+            agent_speaking=self.agent_speaking,
+            interruptible=not protected,
         ):
             await self._on_turn_event(event)
         if not self._turns.user_speaking:
@@ -101,6 +111,8 @@ class ConversationPipeline:
         self._ready_task.cancel()
         await asyncio.gather(self._ready_task, return_exceptions=True)
         await self._replies.cancel()
+        if self._histories is not None:
+            self._histories.close(self.call.call_sid, self._replies.history)
 
     # --- state ----------------------------------------------------------------------------------------
 
@@ -132,7 +144,8 @@ class ConversationPipeline:
         try:
             self._replies.voice_ready(await voice())
             self._last_activity_ms = self._now_ms
-            self._replies.say(self.config.greeting)
+            if not self.call.resumed:  # the caller heard the greeting on the stream that was lost
+                self._replies.say(self.config.greeting)
             vad, self._replies.stt = await ears_task
         except BaseException as e:
             ears_task.cancel()

@@ -51,6 +51,7 @@ class Replies:
         self.errors = 0
         self.ending = False  # a goodbye is under way: no more prompts
         self.heard = HeardTracker()
+        self.speaking_since_ms = 0  # media time of the current reply's first audio (barge-in protection)
         self.stt: SpeechToText | None = None  # set once the ears have loaded; VAD turns need it first
         self._outlet = outlet
         self._brain = brain
@@ -213,6 +214,7 @@ class Replies:
         self._utterance += 1
         utterance_id = f"agent-{self._utterance}"
         if self.heard.all_played and not self.heard.full_text:
+            self.speaking_since_ms = self._now_ms()
             await self._turn_event(agent_pb2.TURN_EVENT_KIND_AGENT_STARTED_SPEAKING)
         self.heard.sent(f"{utterance_id}-end", sentence, len(mulaw) // 8, self._now_ms())
         for response in call_io.audio_out(mulaw, utterance_id):

@@ -235,7 +235,7 @@ class CallBridge:
             self._spawn(self._actions.whatsapp(self._session_sid(), to, response.send_whatsapp.text))
         elif kind == "metrics" and response.metrics.turn_latency_ms:
             m = response.metrics
-            stages = {"endpointing": int(m.extra.get("hangover_ms", 0)), "stt": m.stt_ms}
+            stages = {"endpointing": m.endpointing_ms, "stt": m.stt_ms}
             stages |= {"llm": m.llm_first_token_ms, "tts": m.tts_first_audio_ms, "total": m.turn_latency_ms}
             self._registry.turn_latency(self._session_sid(), stages)
         elif kind == "pong":
