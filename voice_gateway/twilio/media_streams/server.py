@@ -24,6 +24,11 @@ from voice_gateway.twilio.media_streams.events import (
     Stop,
 )
 
+# Twilio's counters (sequenceNumber, chunk, timestamp in ms) stay far below this in a 4-hour call, the
+# longest Twilio allows; anything larger is not Twilio, and would make gap counts overflow a float.
+MAX_COUNTER = 2**31 - 1
+_MAX_COUNTER_DIGITS = len(str(MAX_COUNTER))
+
 
 class StreamPhase(enum.Enum):
     NEW = "new"
@@ -246,10 +251,15 @@ def _counter(body: dict[str, Any], key: str, where: str, default: int | None = N
 def _int(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _FieldError(BadFrameKind.BAD_FIELD, f"{where} is not a number")
-    try:
-        number = int(value)
-    except ValueError:
-        raise _FieldError(BadFrameKind.BAD_FIELD, f"{where}={value!r} is not a number") from None
-    if number < 0:
+    if isinstance(value, str):
+        # Plain ASCII digits only: int() would also take "1_000", " 7", "+7" and other scripts' digits,
+        # and takes quadratic time over a long string.
+        if not (0 < len(value) <= _MAX_COUNTER_DIGITS and value.isascii() and value.isdigit()):
+            shown = value if len(value) <= 20 else value[:20] + "..."
+            raise _FieldError(BadFrameKind.BAD_FIELD, f"{where}={shown!r} is not a counter")
+        value = int(value)
+    if value < 0:
         raise _FieldError(BadFrameKind.BAD_FIELD, f"{where} is negative")
-    return number
+    if value > MAX_COUNTER:
+        raise _FieldError(BadFrameKind.BAD_FIELD, f"{where} is over {MAX_COUNTER}")
+    return value
