@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,10 @@ class Settings:
     twilio_auth_token: str | None = None
     call_token_secret: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     call_token_secret_is_ephemeral: bool = True
+    # How long a StreamToken from /incoming_call stays valid for the stream's `start` (Twilio connects in
+    # about a second, after any GREETING_TEXT), and how long an accepted socket may wait for `start`.
+    call_token_ttl_s: int = 300
+    ws_start_timeout_s: float = 10.0
     greeting_text: str = ""
     hangup_on_stream_end: bool = False
     max_ws_frame_bytes: int = 64 * 1024
@@ -115,6 +120,8 @@ class Settings:
             twilio_auth_token=token,
             call_token_secret=secret,
             call_token_secret_is_ephemeral=not (explicit_secret or token),
+            call_token_ttl_s=reader.parse("CALL_TOKEN_TTL_S", _positive_int, 300),
+            ws_start_timeout_s=reader.parse("WS_START_TIMEOUT_S", _positive_float, 10.0),
             greeting_text=reader.text("GREETING_TEXT"),
             hangup_on_stream_end=reader.parse("HANGUP_ON_STREAM_END", _bool, False),
             max_ws_frame_bytes=reader.parse("MAX_WS_FRAME_BYTES", _positive_int, 64 * 1024),
@@ -265,7 +272,8 @@ def _whatsapp_provider(raw: str) -> WhatsAppProvider:
 
 def _whatsapp_address(raw: str) -> str:
     number = raw.removeprefix("whatsapp:")
-    if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16):
+    # Not str.isdigit(): that is true for digits of every script; an E.164 number is ASCII.
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", number):
         raise ValueError("expected an E.164 number such as whatsapp:+14155238886")
     return "whatsapp:" + number
 

@@ -16,7 +16,7 @@ from voice_gateway.whatsapp import metrics
 from voice_gateway.whatsapp.baileys import BaileysService
 from voice_gateway.whatsapp.hub import WhatsAppHub
 from voice_gateway.whatsapp.service import ProviderError
-from voice_gateway.whatsapp.validation import Invalid, parse_contact, parse_send
+from voice_gateway.whatsapp.validation import BadUnicode, Invalid, parse_contact, parse_send
 
 log = logging.getLogger("voice_gateway.whatsapp")
 
@@ -58,6 +58,10 @@ def register_api(blueprint: Blueprint, settings: Settings, hub: Callable[[], Wha
     async def _answer(handler: Handler, *args: Any, **kwargs: Any) -> Response:
         try:
             return await handler(*args, **kwargs)
+        except BadUnicode as exc:
+            metrics.WA_INVALID_UNICODE.labels("api").inc()
+            log.warning("WHATSAPP_API_INVALID_UNICODE fields=%s", ",".join(sorted(exc.problems)))
+            return error(400, "invalid_unicode", str(exc), fields=exc.problems)
         except Invalid as exc:
             return error(422, "invalid_request", str(exc), fields=exc.problems)
 
@@ -68,6 +72,9 @@ def register_api(blueprint: Blueprint, settings: Settings, hub: Callable[[], Wha
             return json.loads(raw)
         except ValueError as exc:
             raise _BadJson(f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            # `[[[[…` fits in MAX_BODY_BYTES and is deeper than json's recursion limit.
+            raise _BadJson("the body is not valid JSON: nested too deeply") from None
 
     @blueprint.post("/api/whatsapp/messages")
     @guarded("send")

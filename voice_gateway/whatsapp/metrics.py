@@ -13,3 +13,8 @@ WA_WEBHOOKS = Counter(
 )
 WA_AUTO_REPLIES = Counter("agentlocator_whatsapp_auto_replies", "Auto-replies by outcome", ["result"])
 API_REQUESTS = Counter("agentlocator_api_requests", "/api/whatsapp requests answered", ["route", "status"])
+WA_INVALID_UNICODE = Counter(
+    "agentlocator_whatsapp_invalid_unicode",
+    "Lone UTF-16 surrogates: replaced in incoming events (webhook), refused in sends (api)",
+    ["where"],
+)

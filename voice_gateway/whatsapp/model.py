@@ -9,7 +9,8 @@ from typing import Any
 
 from voice_gateway.settings import WhatsAppProvider
 
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# Always `fullmatch`: `$` in a Python pattern also matches before a trailing newline.
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 class Direction(enum.StrEnum):

@@ -9,10 +9,11 @@ from typing import Any
 
 from voice_gateway.settings import WhatsAppProvider
 from voice_gateway.whatsapp.model import E164, Media, OutgoingMessage, Template
+from voice_gateway.whatsapp.unicode import lone_surrogate_fields
 
 MAX_TEXT = 4096
 _MEDIA_KINDS = ("image", "document", "audio")
-_CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+_CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 _SEND_FIELDS = {"to", "text", "media", "template", "provider", "fallback"}
 _MEDIA_FIELDS = {"type", "url", "base64", "mimetype", "filename"}
 
@@ -25,6 +26,10 @@ class Invalid(Exception):
         self.problems = problems
 
 
+class BadUnicode(Invalid):
+    """Text that cannot be stored or sent (a lone UTF-16 surrogate): a 400, not a schema problem."""
+
+
 @dataclass(frozen=True, slots=True)
 class SendRequest:
     message: OutgoingMessage
@@ -35,11 +40,14 @@ class SendRequest:
 def parse_send(body: Any) -> SendRequest:
     if not isinstance(body, dict):
         raise Invalid({"body": "expected a JSON object"})
+    broken = lone_surrogate_fields(body)
+    if broken:
+        raise BadUnicode(broken)
     problems: dict[str, str] = {}
     for unknown in sorted(set(body) - _SEND_FIELDS):
         problems[unknown] = "unknown field"
     to = body.get("to")
-    if not isinstance(to, str) or not E164.match(to):
+    if not isinstance(to, str) or not E164.fullmatch(to):
         problems["to"] = "required: an E.164 number such as +4915112345678"
     text = body.get("text")
     if text is not None and (not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT):
@@ -96,7 +104,7 @@ def _template(raw: Any, problems: dict[str, str]) -> Template | None:
         problems["template"] = "expected an object with content_sid and variables"
         return None
     sid = raw.get("content_sid")
-    if not isinstance(sid, str) or not _CONTENT_SID.match(sid):
+    if not isinstance(sid, str) or not _CONTENT_SID.fullmatch(sid):
         problems["template.content_sid"] = "expected a Twilio Content SID (HX followed by 32 hex digits)"
     variables = raw.get("variables", {})
     if not isinstance(variables, dict) or not all(
@@ -111,6 +119,6 @@ def _template(raw: Any, problems: dict[str, str]) -> Template | None:
 
 
 def parse_contact(raw: str | None) -> str:
-    if raw is None or not E164.match(raw):
+    if raw is None or not E164.fullmatch(raw):
         raise Invalid({"contact": "required: an E.164 number such as +4915112345678"})
     return raw

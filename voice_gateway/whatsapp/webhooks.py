@@ -26,6 +26,7 @@ from voice_gateway.whatsapp.signatures import (
     TIMESTAMP_HEADER,
     bridge_signature_problem,
 )
+from voice_gateway.whatsapp.unicode import replace_lone_surrogates
 
 log = logging.getLogger("voice_gateway.whatsapp")
 
@@ -79,7 +80,7 @@ def register_webhooks(
             metrics.WA_WEBHOOKS.labels("twilio", f"status_{outcome.value}").inc()
             return Response("", status=200)
         contact = (form.get("From") or "").removeprefix("whatsapp:")
-        if not E164.match(contact):
+        if not E164.fullmatch(contact):
             return refuse("twilio", 400, "bad_request", "From must be whatsapp:+E164")
         media = [
             {"url": form.get(f"MediaUrl{i}"), "mimetype": form.get(f"MediaContentType{i}")}
@@ -127,12 +128,46 @@ def register_webhooks(
         try:
             envelope = json.loads(raw)
             kind, data = envelope["type"], envelope["data"]
-            event_id = str(envelope.get("id") or request.headers.get(EVENT_ID_HEADER) or "") or None
+            event_id = _bounded(envelope.get("id") or request.headers.get(EVENT_ID_HEADER), "id")
             if not isinstance(data, dict):
                 raise TypeError("data is not an object")
-            return await _bridge_event(current, kind, data, event_id, start_reply)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError, Malformed) as exc:
             return refuse("baileys", 400, "bad_request", f"malformed event: {exc!r}")
+        data, repaired = replace_lone_surrogates(data)
+        if repaired:
+            # WhatsApp clients can send half an emoji; dropping the message would lose the customer's words.
+            metrics.WA_INVALID_UNICODE.labels("webhook").inc(repaired)
+            log.warning("WHATSAPP_TEXT_REPAIRED event=%s lone_surrogates=%d", event_id or "-", repaired)
+        try:
+            # Storage errors are not caught here: a 5xx keeps the event in the sidecar's outbox.
+            return await _bridge_event(current, str(kind), data, event_id, start_reply)
+        except Malformed as exc:
+            return refuse("baileys", 400, "bad_request", f"malformed event: {exc}")
+
+
+class Malformed(Exception):
+    """A signed sidecar event that breaks the contract: a 400, so the sidecar dead-letters it."""
+
+
+# The columns these go into are VARCHAR(128): longer would fail on PostgreSQL as a 5xx, retried forever.
+_MAX_ID = 128
+
+
+def _bounded(value: Any, name: str, required: bool = False, limit: int = _MAX_ID) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise Malformed(f"data.{name} is required")
+        return None
+    if not isinstance(value, (str, int)) or len(str(value)) > limit:
+        raise Malformed(f"{name}: expected a string of at most {limit} characters")
+    return str(value)
+
+
+def _optional(data: dict[str, Any], name: str, kind: type) -> Any:
+    value = data.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise Malformed(f"data.{name}: expected {kind.__name__} or null")
+    return value
 
 
 async def _bridge_event(
@@ -144,47 +179,55 @@ async def _bridge_event(
 ) -> tuple[dict[str, Any], int]:
     provider = WhatsAppProvider.BAILEYS
     if kind == "message.received":
-        contact = data.get("from") or data.get("from_lid") or data.get("chat")
-        if not isinstance(contact, str) or not contact or not data.get("id"):
-            raise KeyError("message.received needs data.id and data.from")
+        contact = _bounded(data.get("from") or data.get("from_lid") or data.get("chat"), "from", True)
+        message_id = _bounded(data.get("id"), "id", True)
+        assert contact is not None and message_id is not None
         stored = await hub.receive(
             Inbound(
                 provider=provider,
-                provider_id=str(data["id"]),
+                provider_id=message_id,
                 contact=contact,
-                text=data.get("text"),
-                media=data.get("media"),
-                sent_at=data.get("timestamp"),
-                push_name=data.get("push_name"),
+                text=_optional(data, "text", str),
+                media=_optional(data, "media", dict),
+                sent_at=_optional(data, "timestamp", str),
+                push_name=_optional(data, "push_name", str),
                 event_id=event_id,
             )
         )
         metrics.WA_WEBHOOKS.labels("baileys", "stored" if stored else "duplicate").inc()
-        if stored is not None and stored.text and not data.get("is_group") and E164.match(contact):
+        if stored is not None and stored.text and not data.get("is_group") and E164.fullmatch(contact):
             start_reply(stored)
         return {"stored": stored is not None, "duplicate": stored is None}, 200
     if kind == "message.status":
-        raw_status = str(data["status"])
+        raw_status = str(_bounded(data.get("status"), "status", True, 64))
         status = normalise_status(provider, raw_status)
         if status is None:
-            raise ValueError(f"unknown status {raw_status!r}")
+            raise Malformed(f"unknown status {raw_status[:40]!r}")
+        message_id = _bounded(data.get("id"), "id", True)
+        assert message_id is not None
         outcome = await hub.status_report(
             provider,
-            str(data["id"]),
+            message_id,
             raw_status,
             status,
-            data.get("error_code"),
-            str(data.get("at") or now_iso()),
+            _bounded(data.get("error_code"), "error_code", limit=64),
+            _bounded(data.get("at"), "at", limit=40) or now_iso(),
             event_id,
         )
         metrics.WA_WEBHOOKS.labels("baileys", f"status_{outcome.value}").inc()
         return {"outcome": outcome.value, "duplicate": outcome.value == "duplicate"}, 200
     if kind == "session.status":
         first = await hub.store.mark_event_seen(provider, event_id) if event_id else True
-        log.info("WHATSAPP_SESSION state=%s reason=%s", data.get("state"), data.get("reason") or "-")
+        state, reason = _loggable(data.get("state"), 40), _loggable(data.get("reason") or "-", 200)
+        log.info("WHATSAPP_SESSION state=%s reason=%s", state, reason)
         metrics.WA_WEBHOOKS.labels("baileys", "session").inc()
         return {"duplicate": not first}, 200
-    raise ValueError(f"unknown event type {kind!r}")
+    raise Malformed(f"unknown event type {kind[:40]!r}")
+
+
+def _loggable(value: Any, limit: int) -> str:
+    # One event, one log line: control characters (a forged newline) are written escaped.
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(value)[:limit])
 
 
 def _int(raw: str | None) -> int:
