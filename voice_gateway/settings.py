@@ -42,6 +42,10 @@ class WhatsAppProvider(enum.StrEnum):
     TWILIO = "twilio"
 
 
+# CONSOLE_PASSWORD and API_TOKEN both sign in to /console, which faces the internet with the webhooks.
+MIN_CONSOLE_SECRET = 12
+
+
 class SettingsError(ValueError):
     """A configuration value is invalid; the message names the variable."""
 
@@ -96,6 +100,9 @@ class Settings:
     trust_proxy_headers: bool = False
     # Operator console (voice_gateway/console/): its password besides API_TOKEN, and the file it shows.
     console_password: str | None = field(default=None, repr=False)
+    # Sign-in attempts at /console/login a minute, per client address and in total (console/throttle.py).
+    console_login_limit_per_minute: int = 5
+    console_login_global_limit_per_minute: int = 30
     knowledge_file: str = "agent_service/knowledge/demo.yaml"
 
     @property
@@ -140,7 +147,7 @@ class Settings:
             log_level=reader.parse("LOG_LEVEL", _log_level, "INFO"),
             log_format=reader.parse("LOG_FORMAT", _log_format, "text"),
             payments_api_tokens=reader.parse("PAYMENTS_API_TOKENS", _token_list, frozenset()),
-            api_token=reader.text("API_TOKEN") or None,
+            api_token=reader.secret("API_TOKEN", MIN_CONSOLE_SECRET),
             whatsapp_default_provider=reader.parse(
                 "WHATSAPP_DEFAULT_PROVIDER", _whatsapp_provider, WhatsAppProvider.BAILEYS
             ),
@@ -158,7 +165,13 @@ class Settings:
                 "SIGNATURE_FAILURE_LIMIT_PER_MINUTE", _non_negative_int, 20
             ),
             trust_proxy_headers=reader.parse("TRUST_PROXY_HEADERS", _bool, False),
-            console_password=reader.text("CONSOLE_PASSWORD") or None,
+            console_password=reader.secret("CONSOLE_PASSWORD", MIN_CONSOLE_SECRET),
+            console_login_limit_per_minute=reader.parse(
+                "CONSOLE_LOGIN_LIMIT_PER_MINUTE", _non_negative_int, 5
+            ),
+            console_login_global_limit_per_minute=reader.parse(
+                "CONSOLE_LOGIN_GLOBAL_LIMIT_PER_MINUTE", _non_negative_int, 30
+            ),
             knowledge_file=reader.text("KNOWLEDGE_FILE") or "agent_service/knowledge/demo.yaml",
         )
 
@@ -174,6 +187,16 @@ class _Reader:
 
     def text(self, name: str) -> str:
         return self._env.get(name, "").strip()
+
+    def secret(self, name: str, minimum: int) -> str | None:
+        value = self.text(name)
+        if value and len(value) < minimum:
+            # Never the value itself: this line ends up in logs.
+            raise SettingsError(
+                f"{name} is too short: {len(value)} characters, at least {minimum} "
+                "(it signs in to /console; e.g. `openssl rand -base64 18`)"
+            )
+        return value or None
 
     def parse(self, name: str, convert: Callable[[str], T], default: T) -> T:
         raw = self.text(name)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,15 +11,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 from quart import Blueprint, Response, redirect, render_template, request
-from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from voice_gateway.agent_client import AgentClient
 from voice_gateway.calls.ai.mode import AiMode
-from voice_gateway.console.auth import COOKIE_PATH, LOGIN_COOKIE, SESSION_COOKIE, ConsoleAuth, csrf_ok
+from voice_gateway.console.auth import COOKIE_PATH, SESSION_COOKIE, ConsoleAuth, csrf_ok
 from voice_gateway.console.chart import latency_chart
 from voice_gateway.console.data import ConsoleData
 from voice_gateway.console.greeting import GreetingUnavailable, greeting_audio
 from voice_gateway.console.live import greeting_of, live_events, qr_fingerprint
+from voice_gateway.console.login import OFF, register_login
+from voice_gateway.console.responses import AnyResponse, as_json, private, text
 from voice_gateway.console.sidecar import SessionAction, SidecarRefused, SidecarUnavailable, session_action
 from voice_gateway.settings import Settings
 from voice_gateway.whatsapp.baileys import BaileysService
@@ -31,7 +31,6 @@ from voice_gateway.whatsapp.validation import Invalid, parse_contact, parse_send
 log = logging.getLogger("voice_gateway.console")
 
 
-AnyResponse = Response | WerkzeugResponse
 Page = Callable[..., Awaitable[AnyResponse]]
 
 
@@ -57,42 +56,23 @@ def console_blueprint(
         @functools.wraps(page)
         async def checked(*args: Any, **kwargs: Any) -> AnyResponse:
             if not auth.enabled:
-                return _text("the console is off: set CONSOLE_PASSWORD (or API_TOKEN)", 503)
+                return text(OFF, 503)
             session = auth.session(request.cookies.get(SESSION_COOKIE))
             if session is None:
                 # A person navigating gets the login page; scripts (fetch, EventSource) get a plain 401.
                 if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
                     return redirect("/console/login", 303)
-                return _text("sign in first", 401)
+                return text("sign in first", 401)
             if request.method == "POST":
                 form = await request.form
                 if not csrf_ok(session, form.get("csrf_token", "")):
                     log.warning("CONSOLE_CSRF_REJECTED path=%s", request.path)
-                    return _text("missing or wrong CSRF token: reload the page and try again", 403)
-            return _private(await page(session.csrf_token, *args, **kwargs))
+                    return text("missing or wrong CSRF token: reload the page and try again", 403)
+            return private(await page(session.csrf_token, *args, **kwargs))
 
         return checked
 
-    @blueprint.get("/login")
-    async def login_page() -> AnyResponse:
-        return await _login_form(auth, "", 200)
-
-    @blueprint.post("/login")
-    async def login() -> AnyResponse:
-        if not auth.enabled:
-            return _text("the console is off: set CONSOLE_PASSWORD (or API_TOKEN)", 503)
-        form = await request.form
-        if not auth.login_csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf_token", "")):
-            return await _login_form(auth, "The form expired. Please try again.", 403)
-        if not auth.password_ok(form.get("password", "")):
-            log.warning("CONSOLE_LOGIN_FAILED from=%s", request.remote_addr)
-            return await _login_form(auth, "Wrong password.", 401)
-        session_id, _ = auth.sign_in()
-        log.info("CONSOLE_LOGIN from=%s", request.remote_addr)
-        response = _private(redirect("/console", 303))
-        _set_cookie(response, SESSION_COOKIE, session_id)
-        response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
-        return response
+    register_login(blueprint, settings, auth)
 
     @blueprint.post("/logout")
     @signed_in
@@ -115,7 +95,7 @@ def console_blueprint(
         baileys = providers.get("baileys", {})
         qr_id = await qr_fingerprint(running) if baileys.get("qr_available") else None
         default = running.services.default.value
-        return _json({"default_provider": default, "providers": providers, "qr_id": qr_id})
+        return as_json({"default_provider": default, "providers": providers, "qr_id": qr_id})
 
     @blueprint.get("/whatsapp/qr.png")
     @signed_in
@@ -125,9 +105,9 @@ def console_blueprint(
         try:
             upstream = await bridge.qr(as_json=False)
         except ProviderError as exc:
-            return _text(exc.message, exc.http_status)
+            return text(exc.message, exc.http_status)
         if upstream.status_code != 200:
-            return _text("no QR code right now", 404)
+            return text("no QR code right now", 404)
         return Response(upstream.content, content_type=upstream.headers.get("content-type", "image/png"))
 
     @blueprint.post("/whatsapp/session/<action>")
@@ -136,7 +116,7 @@ def console_blueprint(
         try:
             chosen = SessionAction(action)
         except ValueError:
-            return _text("unknown action: expected start, restart or logout", 404)
+            return text("unknown action: expected start, restart or logout", 404)
         try:
             said = await session_action(
                 settings.baileys_bridge_url,
@@ -145,11 +125,11 @@ def console_blueprint(
                 settings.baileys_bridge_timeout_s,
             )
         except SidecarUnavailable as exc:
-            return _text(str(exc), 502)
+            return text(str(exc), 502)
         except SidecarRefused as exc:
-            return _text(str(exc), exc.status)
+            return text(str(exc), exc.status)
         log.info("CONSOLE_PAIRING action=%s", chosen.value)
-        return _text(said, 200)
+        return text(said, 200)
 
     @blueprint.get("/calls/live")
     @signed_in
@@ -163,9 +143,9 @@ def console_blueprint(
     @signed_in
     async def hang_up(_csrf: str, call_sid: str) -> AnyResponse:
         if ai is None or not await ai.registry.hang_up(call_sid):
-            return _text(f"no call {call_sid} is in progress on this gateway", 404)
-        log.info("CONSOLE_HANGUP call=%s", call_sid)
-        return _text(f"call {call_sid} hung up", 200)
+            return text(f"no call {call_sid} is in progress on this gateway", 404)
+        log.info("CONSOLE_HANGUP call=%r", call_sid)
+        return text(f"call {call_sid} hung up", 200)
 
     @blueprint.get("/history")
     @signed_in
@@ -205,17 +185,17 @@ def console_blueprint(
     async def knowledge(csrf: str) -> AnyResponse:
         path = Path(settings.knowledge_file)
         try:
-            text, problem = await asyncio.to_thread(path.read_text, encoding="utf-8"), ""
+            content, problem = await asyncio.to_thread(path.read_text, encoding="utf-8"), ""
         except OSError as exc:
-            text, problem = "", f"cannot read {path}: {exc.strerror}"
+            content, problem = "", f"cannot read {path}: {exc.strerror}"
         html = await render_template(
             "knowledge.html",
             csrf=csrf,
             page="knowledge",
             path=str(path),
-            text=text,
+            text=content,
             problem=problem,
-            greeting=greeting_of(text),
+            greeting=greeting_of(content),
         )
         return Response(html)
 
@@ -225,7 +205,7 @@ def console_blueprint(
         try:
             spoken = await greeting_audio(agent)
         except GreetingUnavailable as exc:
-            return _text(exc.message, exc.http_status)
+            return text(exc.message, exc.http_status)
         log.info("CONSOLE_GREETING_PREVIEW tts=%s synthesis_ms=%d", spoken.tts, spoken.synthesis_ms)
         response = Response(spoken.wav, content_type="audio/wav")
         response.headers["X-Synthesis-Ms"] = str(spoken.synthesis_ms)
@@ -253,42 +233,3 @@ def console_blueprint(
         return Response(html, status=status)
 
     return blueprint
-
-
-async def _login_form(auth: ConsoleAuth, problem: str, status: int) -> AnyResponse:
-    nonce = auth.login_nonce()
-    html = await render_template(
-        "login.html", csrf=auth.login_csrf(nonce), problem=problem, enabled=auth.enabled, page="login"
-    )
-    response = _private(Response(html, status=status))
-    _set_cookie(response, LOGIN_COOKIE, nonce)
-    return response
-
-
-def _set_cookie(response: AnyResponse, name: str, value: str) -> None:
-    response.set_cookie(
-        name,
-        value,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="Strict",
-        secure=request.scheme == "https",
-    )
-
-
-def _private(response: AnyResponse) -> AnyResponse:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; "
-        "script-src 'self'; frame-ancestors 'none'"
-    )
-    return response
-
-
-def _text(text: str, status: int) -> Response:
-    return Response(text + "\n", status=status, content_type="text/plain; charset=utf-8")
-
-
-def _json(body: Any) -> Response:
-    return Response(json.dumps(body), content_type="application/json")
