@@ -1,13 +1,22 @@
 // One process per data dir: two sockets on the same credentials evict each other (close 440) forever.
-import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 function alive(pid) {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return err.code === 'EPERM';
+  }
+  // kill(pid, 0) also succeeds for a zombie: killed, but not yet reaped by its parent (a container's
+  // PID 1 that never waits keeps them for good). A zombie holds no socket and no session.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch (err) {
+    // Without /proc (macOS) kill(0) is all there is; with it, a missing entry means the process is gone.
+    return !(err.code === 'ENOENT' && existsSync('/proc/self/stat'));
   }
 }
 
