@@ -76,6 +76,11 @@ def servers(kind: str, previous: Path | None = None) -> Iterator[tuple[str, list
             "WS_MODE": "ECHO",
             "TWILIO_AUTH_TOKEN": "",
             "LOG_LEVEL": "WARNING",
+            # loadgen opens every socket before any sends `start` (so all calls begin together); a big
+            # run takes longer than the default 10 s to open them all.
+            "WS_START_TIMEOUT_S": "600",
+            # Its calls never pass /incoming_call; past twice the cap a `start` would be refused.
+            "MAX_CONCURRENT_CALLS": "0",
         }
         if kind == "echo-hypercorn":
             env["WS_SERVER"] = "hypercorn"

@@ -8,6 +8,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -323,7 +324,8 @@ async def test_a_start_whose_token_does_not_match_the_call_is_closed_with_1008(
         audio=tone(0.2),
         auth_token=AUTH_TOKEN,
         realtime=False,
-        parameter_overrides={"StreamToken": "0" * 64},
+        # Well-formed and fresh, but not an HMAC of this call's sid under the gateway's secret.
+        parameter_overrides={"StreamToken": f"{int(time.time())}." + "0" * 64},
     )
     report = await simulate_call(options)
     assert report.close_code == 1008

@@ -11,7 +11,7 @@ from twilio.request_validator import RequestValidator
 from voice_gateway.app import create_app
 from voice_gateway.settings import Settings
 from voice_gateway.tools.simulate import parse_connect_stream
-from voice_gateway.twilio.signatures import call_token
+from voice_gateway.twilio.signatures import call_token, call_token_problem
 
 FORM = {"CallSid": "CA123", "AccountSid": "AC1", "From": "+15005550006", "To": "+15005550001"}
 
@@ -35,15 +35,19 @@ async def test_incoming_call_answers_twiml_that_connects_a_bidirectional_stream(
     assert 'statusCallbackMethod="POST"' in body
     assert stream.parameters["From"] == "+15005550006" and stream.parameters["To"] == "+15005550001"
     assert stream.parameters["CallSid"] == "CA123"
-    assert len(stream.parameters["StreamToken"]) == 64  # an HMAC-SHA256 under the server's secret
+    # `<issued at>.<HMAC-SHA256>` under the server's secret
+    issued_at, _, mac = stream.parameters["StreamToken"].partition(".")
+    assert issued_at.isdigit() and len(mac) == 64
     for url in (stream.stream_url, stream.action_url, stream.status_callback):
         assert url is not None and "//" not in urlsplit(url).path and not urlsplit(url).query
 
 
-async def test_the_call_token_is_an_hmac_of_the_call_sid_with_the_server_secret() -> None:
+async def test_the_call_token_is_an_hmac_of_the_call_sid_and_its_issue_time_with_the_server_secret() -> None:
     client = app_with(CALL_TOKEN_SECRET="s3cret").test_client()
     body = await (await client.post("/incoming_call", form=FORM)).get_data(as_text=True)
-    assert parse_connect_stream(body).parameters["StreamToken"] == call_token("s3cret", "CA123")
+    token = parse_connect_stream(body).parameters["StreamToken"]
+    assert token == call_token("s3cret", "CA123", issued_at=int(token.split(".")[0]))
+    assert call_token_problem("s3cret", "CA123", token, ttl_s=300) is None
 
 
 async def test_incoming_call_also_answers_get() -> None:

@@ -21,6 +21,11 @@ WS_PROTOCOL_VIOLATIONS = Counter(
 )
 WS_GAPS = Counter("agentlocator_ws_media_gaps", "Inbound media chunks missing from the sequence")
 CALLS = Counter("agentlocator_calls", "Calls by how their stream ended", ["outcome"])
+WS_CLEANUP_FAILURES = Counter(
+    "agentlocator_ws_cleanup_failures",
+    "Steps of a stream's cleanup that raised (the others still ran)",
+    ["step"],
+)
 
 AGENT_UNAVAILABLE = Counter(
     "agentlocator_agent_unavailable", "Calls answered with an apology: agent not ready"

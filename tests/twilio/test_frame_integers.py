@@ -1,4 +1,4 @@
-"""Every integer in a Media Streams frame is bounded where it enters: an absurd one is a bad frame.
+"""Every integer and sid in a Media Streams frame is bounded where it enters: an absurd one is a bad frame.
 
 A `media.chunk` of `"1" + "0" * 400` used to be accepted, then made the gap counter overflow a float
 when the call ended (`WS_GAPS.inc()` raised `OverflowError`), which skipped the rest of the cleanup.
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from voice_gateway.twilio.media_streams import BadFrame, BadFrameKind, Media, MediaStreamServer, Start
-from voice_gateway.twilio.media_streams.server import MAX_COUNTER
+from voice_gateway.twilio.media_streams.server import MAX_COUNTER, MAX_SID_CHARS
 
 SID = "MZ" + "1" * 32
 HUGE = "1" + "0" * 400
@@ -71,3 +71,12 @@ def test_an_absurd_start_sequence_number_or_sample_rate_is_a_bad_field() -> None
         event = server.receive(json.dumps({"event": "start", "start": body, **start_fields}))
         assert isinstance(event, BadFrame) and event.kind is BadFrameKind.BAD_FIELD
         assert server.start is None
+
+
+@pytest.mark.parametrize("key", ["callSid", "streamSid"])
+def test_a_sid_longer_than_any_twilio_sid_is_a_bad_field(key: str) -> None:
+    server = MediaStreamServer()
+    body = {"streamSid": SID, "callSid": "CA1", key: "C" * (MAX_SID_CHARS + 1)}
+    event = server.receive(json.dumps({"event": "start", "start": body}))
+    assert isinstance(event, BadFrame) and event.kind is BadFrameKind.BAD_FIELD
+    assert f"start.{key} is over {MAX_SID_CHARS} characters" == event.detail

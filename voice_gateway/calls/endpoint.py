@@ -12,12 +12,13 @@ so Hypercorn alone (WS_SERVER=hypercorn, or any ASGI server) serves it the same 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from agentlocator_common import logs
 from voice_gateway import metrics
-from voice_gateway.calls.limits import CallCap
+from voice_gateway.calls.limits import CallCap, Refusal
 from voice_gateway.calls.modes import EchoMode, Send, SinkMode, StreamMode
 from voice_gateway.limits.http_guard import SIGNATURE_BLOCK_TEXT, AbuseGuard
 from voice_gateway.server.asgi_websocket import Receive, Scope
@@ -25,7 +26,7 @@ from voice_gateway.server.asgi_websocket import Send as AsgiSend
 from voice_gateway.settings import Settings, WsMode
 from voice_gateway.twilio.media_streams import BadFrame, MediaStreamServer, ProtocolViolation, Start, Stop
 from voice_gateway.twilio.public_url import public_base_url, websocket_url
-from voice_gateway.twilio.signatures import TwilioSignatures, call_token_matches
+from voice_gateway.twilio.signatures import TwilioSignatures, call_token_problem
 from voice_gateway.twilio.twiml import STREAM_PATH
 
 log = logging.getLogger("voice_gateway.ws")
@@ -62,7 +63,7 @@ class MediaStreamEndpoint:
         self.ai_mode = ai_mode
         self.guard = guard
         self.signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
-        # Accepted streams not yet finished: the active calls that MAX_CONCURRENT_CALLS caps.
+        # Started streams not yet finished: the active calls that MAX_CONCURRENT_CALLS caps.
         self.call_cap = call_cap or CallCap(settings.max_concurrent_calls)
 
     def build_mode(self, stream: MediaStreamServer, send: Send, close: Close) -> StreamMode:
@@ -116,6 +117,8 @@ class _StreamSession:
         self._receive = receive
         self._send = send
         self._closed: str | None = None
+        # The CallSid whose line this stream holds, from its accepted `start` on.
+        self._line: str | None = None
         self.mode = endpoint.build_mode(self.stream, self.send, self.close)
 
     async def send(self, frame: str) -> None:
@@ -130,26 +133,54 @@ class _StreamSession:
 
     async def run(self) -> None:
         metrics.WS_ACTIVE.inc()
-        self.endpoint.call_cap.opened()
         outcome = "closed"
         try:
             outcome = await self._loop()
         finally:
-            metrics.WS_ACTIVE.dec()
+            await self._finish(outcome)
+
+    async def _finish(self, outcome: str) -> None:
+        """Each step runs whatever the ones before it did: one that raises is logged and counted."""
+        with _step("release_line"):
             # Freed before the socket closes, so a caller who saw the close finds the line free.
-            self.endpoint.call_cap.closed()
+            if self._line is not None:
+                self.endpoint.call_cap.release(self._line)
+        with _step("ws_active"):
+            metrics.WS_ACTIVE.dec()
+        with _step("gaps"):
             metrics.WS_GAPS.inc(self.stream.stats.chunk_gaps)
+        with _step("outcome"):
             metrics.CALLS.labels(outcome).inc()
+        with _step("log"):
             if outcome != "stopped":
                 _log_end("WS_CLOSED", self.stream)
-            # The mode's cleanup (telling the agent the call ended) must finish even if we are cancelled.
-            await asyncio.shield(asyncio.ensure_future(self.mode.aclose()))
+        cancelled: asyncio.CancelledError | None = None
+        with _step("mode"):
+            try:
+                # The mode's cleanup (telling the agent the call ended) finishes even if we are cancelled.
+                await asyncio.shield(asyncio.ensure_future(self.mode.aclose()))
+            except asyncio.CancelledError as exc:
+                cancelled = exc
+        with _step("socket"):
             # Returning with the socket open would make Hypercorn close it with 1011 (internal error).
             await self.close(1000, "")
+        if cancelled is not None:
+            raise cancelled
 
     async def _loop(self) -> str:
+        deadline = asyncio.get_running_loop().time() + self.settings.ws_start_timeout_s
         while self._closed is None:
-            message = await self._receive()
+            if self.stream.start is None:
+                # Twilio sends `start` at once; a socket without one would hold a connection for nothing.
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        message = await self._receive()
+                except TimeoutError:
+                    reason = f"no start event within WS_START_TIMEOUT_S={self.settings.ws_start_timeout_s:g}s"
+                    await self._refuse(ProtocolViolation("start_timeout", reason))
+                    return "protocol_error"
+            else:
+                message = await self._receive()
             if message["type"] != "websocket.receive":
                 self._closed = "disconnected"
                 return "closed"
@@ -174,18 +205,31 @@ class _StreamSession:
             if isinstance(event, Start):
                 logs.bind_call(event.call_sid, event.stream_sid)
                 log.info("WS_START sid=%s call=%s", event.stream_sid, event.call_sid)
-                token = event.custom_parameters.get("StreamToken", "")
-                if self.settings.auth_enabled and not call_token_matches(
-                    self.settings.call_token_secret, event.call_sid, token
-                ):
-                    reason = "start.customParameters.StreamToken does not match the CallSid"
-                    await self._refuse(ProtocolViolation("bad_call_token", reason))
+                if (refused := self._admit(event)) is not None:
+                    await self._refuse(refused)
                     return "protocol_error"
             await self.mode.on_event(event)
             if isinstance(event, Stop):
                 _log_end("WS_STOP", self.stream)
                 return "stopped"
         return "closed"
+
+    def _admit(self, start: Start) -> ProtocolViolation | None:
+        """The call's own token (with Twilio auth on), then a line for the call. No await in here, so no
+        other stream can claim the same CallSid between the check and the claim."""
+        if self.settings.auth_enabled:
+            token = start.custom_parameters.get("StreamToken", "")
+            secret, ttl = self.settings.call_token_secret, self.settings.call_token_ttl_s
+            if (problem := call_token_problem(secret, start.call_sid, token, ttl)) is not None:
+                return ProtocolViolation("bad_call_token", problem)
+        refused = self.endpoint.call_cap.claim(start.call_sid)
+        if refused is Refusal.DUPLICATE:
+            return ProtocolViolation(refused.value, f"another stream is live for CallSid {start.call_sid}")
+        if refused is Refusal.OVER_CAPACITY:
+            live = self.endpoint.call_cap.open_streams
+            return ProtocolViolation(refused.value, f"{live} streams are live, far past MAX_CONCURRENT_CALLS")
+        self._line = start.call_sid
+        return None
 
     async def _refuse(self, violation: ProtocolViolation) -> None:
         metrics.WS_PROTOCOL_VIOLATIONS.labels(violation.kind).inc()
@@ -208,6 +252,15 @@ async def _refuse_upgrade(
         await send({"type": "websocket.http.response.body", "body": (reason + "\n").encode()})
     else:
         await send({"type": "websocket.close", "code": 1008, "reason": reason})
+
+
+@contextlib.contextmanager
+def _step(name: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception:
+        log.exception("WS_CLEANUP_FAILED step=%s", name)
+        metrics.WS_CLEANUP_FAILURES.labels(name).inc()
 
 
 def _log_end(label: str, stream: MediaStreamServer) -> None:

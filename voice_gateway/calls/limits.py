@@ -1,29 +1,51 @@
-"""The concurrent-call cap (MAX_CONCURRENT_CALLS): one counter of open Media Streams, one busy rule.
+"""The concurrent-call cap (MAX_CONCURRENT_CALLS) and the calls that hold its lines.
 
-The endpoint counts a stream from its accepted upgrade to its end; `/incoming_call` asks `busy()` before
-it hands Twilio a `<Stream>`, so the caller past the cap hears the busy message instead of a call the
-process cannot serve well.
+A line is held from a stream's accepted `start` to the stream's end, by its CallSid: an accepted socket
+that never sends `start` holds none (it is closed after WS_START_TIMEOUT_S), and a second stream for a
+CallSid that already has one is refused, so one call's StreamToken opens one stream at a time.
+`/incoming_call` asks `busy()` before it hands Twilio a `<Stream>`, so the caller past the cap hears the
+busy message instead of a call the process cannot serve well.
 """
 
 from __future__ import annotations
+
+import enum
 
 from prometheus_client import Counter
 
 CALLS_BUSY = Counter(
     "agentlocator_calls_busy", "Callers answered with the all-lines-busy TwiML (MAX_CONCURRENT_CALLS)"
 )
+# Calls admitted together by /incoming_call all start a second or so later, so a burst can overshoot the
+# cap; past this many times the cap a `start` is refused outright, which bounds the set of live calls.
+OVERSHOOT = 2
+
+
+class Refusal(enum.StrEnum):
+    DUPLICATE = "duplicate_stream"
+    OVER_CAPACITY = "over_capacity"
 
 
 class CallCap:
     def __init__(self, max_calls: int) -> None:
-        self.max_calls = max_calls  # 0: no cap
-        self.open_streams = 0
+        self.max_calls = max_calls  # 0: no cap (the listener's connection limits still bound the set)
+        self._live: set[str] = set()
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._live)
 
     def busy(self) -> bool:
-        return self.max_calls > 0 and self.open_streams >= self.max_calls
+        return self.max_calls > 0 and len(self._live) >= self.max_calls
 
-    def opened(self) -> None:
-        self.open_streams += 1
+    def claim(self, call_sid: str) -> Refusal | None:
+        """Take a line for this call's stream; None when granted, else why it was refused."""
+        if call_sid in self._live:
+            return Refusal.DUPLICATE
+        if self.max_calls > 0 and len(self._live) >= OVERSHOOT * self.max_calls:
+            return Refusal.OVER_CAPACITY
+        self._live.add(call_sid)
+        return None
 
-    def closed(self) -> None:
-        self.open_streams -= 1
+    def release(self, call_sid: str) -> None:
+        self._live.discard(call_sid)

@@ -28,6 +28,7 @@ from voice_gateway.twilio.media_streams.events import (
 # longest Twilio allows; anything larger is not Twilio, and would make gap counts overflow a float.
 MAX_COUNTER = 2**31 - 1
 _MAX_COUNTER_DIGITS = len(str(MAX_COUNTER))
+MAX_SID_CHARS = 64
 
 
 class StreamPhase(enum.Enum):
@@ -143,8 +144,8 @@ class MediaStreamServer:
         tracks = body.get("tracks") or ["inbound"]
         start = Start(
             sequence_number=_counter(message, "sequenceNumber", "start", default=1),
-            stream_sid=_text(body, "streamSid", "start", fallback=message.get("streamSid")),
-            call_sid=_text(body, "callSid", "start"),
+            stream_sid=_sid(body, "streamSid", fallback=message.get("streamSid")),
+            call_sid=_sid(body, "callSid"),
             account_sid=str(body.get("accountSid", "")),
             tracks=tuple(str(t) for t in tracks) if isinstance(tracks, list) else ("inbound",),
             encoding=str(media_format.get("encoding", "audio/x-mulaw")),
@@ -235,6 +236,14 @@ def _text(body: dict[str, Any], key: str, where: str, fallback: object = None) -
         raise _FieldError(BadFrameKind.MISSING_FIELD, f"{where}.{key} is missing")
     if not isinstance(value, str):
         raise _FieldError(BadFrameKind.BAD_FIELD, f"{where}.{key} is not a string")
+    return value
+
+
+def _sid(body: dict[str, Any], key: str, fallback: object = None) -> str:
+    # A CallSid or StreamSid is 34 characters; the endpoint keeps live ones and logs them on every line.
+    value = _text(body, key, "start", fallback)
+    if len(value) > MAX_SID_CHARS:
+        raise _FieldError(BadFrameKind.BAD_FIELD, f"start.{key} is over {MAX_SID_CHARS} characters")
     return value
 
 
