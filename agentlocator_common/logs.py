@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -18,6 +19,26 @@ import orjson
 
 CALL_SID: contextvars.ContextVar[str] = contextvars.ContextVar("call_sid", default="")
 STREAM_SID: contextvars.ContextVar[str] = contextvars.ContextVar("stream_sid", default="")
+
+# What a reader could take for the end of a line (Python's str.splitlines breaks at all of these) or a
+# terminal could obey: every C0 and C1 control character, DEL, and the Unicode line/paragraph separators.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# JSON allows these raw inside strings (orjson leaves them), but line splitters do not.
+_JSON_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def escape(text: str) -> str:
+    """`text` on one line: control characters and line separators written as backslash escapes, so a
+    value from outside (a request path, a CallSid) cannot start a forged log line."""
+    if text.isprintable():
+        return text
+    return _UNPRINTABLE.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
 
 
 def bind_call(call_sid: str, stream_sid: str) -> None:
@@ -39,15 +60,16 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging.Formatter's name)
+        # The message and the call's identifiers are escaped to one line; a traceback, appended after
+        # this by format(), keeps its own lines.
+        line = f"{record.asctime} {record.levelname} {record.name} {escape(record.message)}"
         call_sid = getattr(record, "call_sid", "")
         stream_sid = getattr(record, "stream_sid", "")
         if not (call_sid or stream_sid):
             return line
-        # Appended after the message (and before any traceback) so the event name stays the first word.
-        head, newline, tail = line.partition("\n")
-        return f"{head} call_sid={call_sid or '-'} stream_sid={stream_sid or '-'}{newline}{tail}"
+        # Appended after the message so the event name stays the first word.
+        return f"{line} call_sid={escape(call_sid) or '-'} stream_sid={escape(stream_sid) or '-'}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -68,7 +90,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        return orjson.dumps(entry, default=str).decode().translate(_JSON_LINE_BREAKS)
 
 
 def configure(level: str, log_format: str = "text") -> None:

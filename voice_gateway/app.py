@@ -87,8 +87,11 @@ def create_app(
 
     @app.errorhandler(RequestEntityTooLarge)
     async def too_large(_: RequestEntityTooLarge) -> Response:
-        metrics.WEBHOOKS.labels(request.path, "413").inc()
-        log.warning("BODY_TOO_LARGE path=%s limit=%d", request.path, settings.max_body_bytes)
+        route = metrics.route_label(request.endpoint)
+        metrics.WEBHOOKS.labels(route, "413").inc()
+        log.warning(
+            "BODY_TOO_LARGE route=%s path=%.200s limit=%d", route, request.path, settings.max_body_bytes
+        )
         return Response(f"request body over {settings.max_body_bytes} bytes\n", status=413)
 
     app.register_blueprint(voice_webhooks_blueprint(settings, services.call_cap, ai))

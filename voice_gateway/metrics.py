@@ -1,8 +1,15 @@
-"""Prometheus counters for the gateway: everything refused, dropped or malformed is counted here."""
+"""Prometheus counters for the gateway: everything refused, dropped or malformed is counted here.
+
+Every label value comes from a closed set fixed in the code (a route's name, an enum, a literal), never
+from a request: a label a client can choose makes one time series per request, and memory and the
+`/metrics` page grow until the process restarts.
+"""
 
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
+
+OTHER = "other"
 
 WEBHOOKS = Counter("agentlocator_webhook_requests", "Twilio webhook requests answered", ["route", "status"])
 SIGNATURE_FAILURES = Counter(
@@ -58,3 +65,9 @@ GREETING_PREVIEWS = Counter(
     "Greeting recordings the console asked the agent for",
     ["result"],
 )
+
+
+def route_label(endpoint: str | None) -> str:
+    """The route label of a request Quart matched to `endpoint` (the view's name, which the app fixed
+    when it registered its routes), or "other" for a path no route serves."""
+    return endpoint.rpartition(".")[2] if endpoint else OTHER

@@ -1,6 +1,10 @@
 """Abuse limits wired into the Quart app: `/api/` rate limits per bearer token, and a penalty box for
 client addresses that keep failing Twilio's signature check (the call cap is `calls/limits.py`).
 
+Only a token that is valid (API_TOKEN or a PAYMENTS_API_TOKENS entry) has a bucket of its own; any other
+request to `/api/` is counted against its client address, so inventing a new token per request buys no
+fresh bucket, and a guesser is throttled while the real token's holder is not.
+
 The arithmetic lives in `limits/buckets.py` (sans-IO); this module only picks the keys, answers `429` with
 `Retry-After`, logs and counts. Request size limits are elsewhere: `MAX_CONTENT_LENGTH` (app.py) for
 bodies and `MAX_WS_FRAME_BYTES` plus Hypercorn's `websocket_max_message_size` for frames.
@@ -44,6 +48,9 @@ class AbuseGuard:
         per_token = settings.api_rate_limit_per_minute
         per_address = settings.signature_failure_limit_per_minute
         self.api_limiter = RateLimiter(per_token) if per_token else None
+        self._valid_api_keys = frozenset(
+            _token_key(token) for token in (settings.api_token, *settings.payments_api_tokens) if token
+        )
         self.signature_limiter = FailureLimiter(per_address) if per_address else None
 
     def address_of(self, peer: str | None, forwarded_for: str | None) -> str:
@@ -86,8 +93,9 @@ class AbuseGuard:
     def _api_key(self) -> str:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
-            # Only a digest is kept in memory: the limiter's keys are not secrets.
-            return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+            key = _token_key(token.strip())
+            if key in self._valid_api_keys:
+                return key
         return "address:" + self.client_address()
 
     async def before_request(self) -> Response | None:
@@ -97,13 +105,18 @@ class AbuseGuard:
             # Refused from the header alone, on every route, including those that never read a body.
             raise RequestEntityTooLarge()
         if self.api_limiter is not None and path.startswith(API_PREFIX):
-            decision = self.api_limiter.check(self._api_key(), self._clock())
+            key = self._api_key()
+            decision = self.api_limiter.check(key, self._clock())
             if not decision.allowed:
                 RATE_LIMITED.labels("api").inc()
+                by = "token" if key.startswith("token:") else "address"
                 log.warning(
-                    "RATE_LIMITED surface=api path=%s retry_after=%s", path, decision.retry_after_header
+                    "RATE_LIMITED surface=api by=%s path=%s retry_after=%s",
+                    by,
+                    path,
+                    decision.retry_after_header,
                 )
-                return _too_many(decision, "api", "too many /api/ requests for this token")
+                return _too_many(decision, "api", f"too many /api/ requests for this {by}")
         if path in TWILIO_SIGNED_PATHS:
             decision = self.signature_block(self.client_address(), path)
             if not decision.allowed:
@@ -114,6 +127,11 @@ class AbuseGuard:
         if response.status_code == 403 and request.path in TWILIO_SIGNED_PATHS:
             self.signature_failed(self.client_address())
         return response
+
+
+def _token_key(token: str) -> str:
+    # Only a digest is kept in memory: the limiter's keys are not secrets.
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()
 
 
 def _too_many(decision: Decision, surface: str, text: str) -> Response:

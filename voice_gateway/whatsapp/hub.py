@@ -60,7 +60,7 @@ class WhatsAppHub:
         try:
             receipt = await first.send(outgoing)
         except ProviderError as error:
-            metrics.WA_SENDS.labels(first.provider.value, error.code).inc()
+            metrics.WA_SENDS.labels(first.provider.value, metrics.send_result(error.code)).inc()
             if not (fallback and error.may_fall_back):
                 return await self._give_up(message, first.provider, error)
             second = self.services.other_than(first.provider)
@@ -76,7 +76,7 @@ class WhatsAppHub:
             try:
                 receipt = await second.send(outgoing)
             except ProviderError as second_error:
-                metrics.WA_SENDS.labels(second.provider.value, second_error.code).inc()
+                metrics.WA_SENDS.labels(second.provider.value, metrics.send_result(second_error.code)).inc()
                 return await self._give_up(message, second.provider, second_error)
         metrics.WA_SENDS.labels(receipt.provider.value, "accepted").inc()
         stored = await self.store.mark_accepted(

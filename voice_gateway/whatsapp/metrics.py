@@ -18,3 +18,40 @@ WA_INVALID_UNICODE = Counter(
     "Lone UTF-16 surrogates: replaced in incoming events (webhook), refused in sends (api)",
     ["where"],
 )
+
+# What a failed send is counted as. Codes come from the sidecar's answers and Twilio's errors, which the
+# gateway does not choose, so only these are labels (the full code is in the log line and the message).
+SEND_RESULTS = frozenset(
+    {
+        # the gateway's own
+        "bridge_unreachable",
+        "bridge_timeout",
+        "bridge_error",
+        "bridge_unauthorized",
+        "template_unsupported",
+        "media_url_required",
+        "unknown_status",
+        "provider_not_configured",
+        "twilio_unreachable",
+        "twilio_error",
+        # the sidecar's (baileys-bridge/src: ApiError codes)
+        "invalid_request",
+        "not_found",
+        "not_on_whatsapp",
+        "rate_limited",
+        "send_failed",
+        "send_timeout",
+        "not_configured",
+        "not_connected",
+        "restricted",
+        "too_large",
+        "internal",
+    }
+)
+
+
+def send_result(code: str) -> str:
+    if code in SEND_RESULTS:
+        return code
+    # twilio_<error code> or twilio_http_<status>: thousands of possible values.
+    return "twilio_api_error" if code.startswith("twilio_") else "other"
