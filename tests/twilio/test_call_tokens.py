@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import AUTH_TOKEN, GatewayFactory
 from tests.procs import ServerProcess
+from voice_gateway.settings import Settings, SettingsError
 from voice_gateway.tools.simulate import parse_connect_stream
 from voice_gateway.twilio.media_streams import TwilioStream
 from voice_gateway.twilio.signatures import CALL_TOKEN_CLOCK_SKEW_S, call_token, call_token_problem
@@ -145,3 +146,12 @@ async def test_an_expired_token_is_refused_with_1008(gateway: ServerProcess) -> 
         code, reason = await close_of(ws)
     assert code == 1008 and "StreamToken expired" in reason
     gateway.wait_for("kind=bad_call_token")
+
+
+def test_the_token_lifetime_and_start_timeout_settings_default_and_name_a_bad_value() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.call_token_ttl_s, defaults.ws_start_timeout_s) == (300, 10.0)
+    with pytest.raises(SettingsError, match=r"^CALL_TOKEN_TTL_S='0' is invalid"):
+        Settings.from_env({"CALL_TOKEN_TTL_S": "0"})
+    with pytest.raises(SettingsError, match=r"^WS_START_TIMEOUT_S='-1' is invalid"):
+        Settings.from_env({"WS_START_TIMEOUT_S": "-1"})
