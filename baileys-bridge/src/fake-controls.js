@@ -27,6 +27,14 @@ export function fakeControlRoutes({ factory, session, store }) {
       return { state: session.state, reason: session.reason };
     });
 
+    app.post('/v1/_fake/sends', async (request) => {
+      const { mode } = request.body ?? {};
+      if (mode !== 'hang' && mode !== 'normal') throw new ApiError(400, 'invalid_request', 'mode: expected "hang" or "normal"');
+      // hang: sends reach the socket and never finish, like a socket that died under them.
+      currentSocket(factory).sendImpl = mode === 'hang' ? () => new Promise(() => {}) : null;
+      return { mode };
+    });
+
     app.post('/v1/_fake/incoming', async (request) => {
       const { from, text, id, push_name: pushName, lid } = request.body ?? {};
       if (typeof from !== 'string' || !E164.test(from)) throw new ApiError(400, 'invalid_request', 'from: expected an E.164 number');

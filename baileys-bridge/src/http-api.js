@@ -95,6 +95,8 @@ export function buildHttpApi({ bridge, apiKey, insecureNoAuth, version, baileysV
     return messageView(record);
   });
 
+  app.get('/v1/sends/:key', async (request) => sender.lookupSend(request.params.key));
+
   app.post('/v1/contacts/check', async (request) => sender.checkContacts(request.body));
 
   if (fakeControls) fakeControls(app);

@@ -2,6 +2,7 @@
 // reserved id under a timeout. A send is never retried here: a failed one is reported, not repeated.
 import { generateMessageIDV2 } from 'baileys';
 import { ApiError } from './errors.js';
+import { messageView } from './message-store.js';
 import { E164, parseSendRequest } from './send-request.js';
 
 const CONTACT_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -98,6 +99,25 @@ export class Sender {
     const promise = this.#sendOnce(request, idempotencyKey).finally(() => this.inflight.delete(idempotencyKey));
     this.inflight.set(idempotencyKey, promise);
     return promise;
+  }
+
+  /**
+   * What became of the send with this Idempotency-Key: `in_flight` (still running here), `accepted`
+   * (WhatsApp took it), `unconfirmed` (its id was reserved but no acceptance was recorded: the process
+   * died or the send timed out or failed; `status` says what receipts show since), `not_sent` (an id
+   * was reserved but its record never written, which happens before the socket is called), or 404
+   * `unknown_key` (no id was ever reserved, so nothing was handed to WhatsApp).
+   */
+  async lookupSend(key) {
+    if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
+      throw new ApiError(400, 'invalid_request', 'key: expected 1 to 200 characters');
+    }
+    const known = await this.store.getIdempotent(key);
+    const running = this.inflight.has(key);
+    if (!known && !running) throw new ApiError(404, 'unknown_key', `no send was ever started with Idempotency-Key ${key}`);
+    const record = known?.reserved_id ? await this.store.get(known.reserved_id) : null;
+    const state = running ? 'in_flight' : known.response ? 'accepted' : record ? 'unconfirmed' : 'not_sent';
+    return { key, state, ...(record ? messageView(record) : { id: known?.reserved_id ?? null, status: null }) };
   }
 
   async #sendOnce(request, key) {
