@@ -13,6 +13,8 @@ the question (spoken by Piper, at telephone quality), then line noise while the 
   plus gRPC, the gateway and the WebSocket (well under a millisecond each at this load).
 
 The first configuration, `receptionist` (the default brain), is the baseline the others are compared to.
+With `--previous TREE` (an earlier commit's checkout with its protos generated) `NAME@prev` runs the same
+configuration from that tree, in the same run.
 Run: `.venv/bin/python -m bench.turn_latency` (about 2 minutes).
 """
 
@@ -31,6 +33,7 @@ import numpy as np
 
 from agent_service.speech.piper_tts import PiperTts
 from agentlocator_common import telephone_audio
+from bench.echo_capacity import previous_tree_env
 from tests.procs import ServerProcess, python_module
 from tests.speech.conftest import line_noise, telephone
 from voice_gateway.storage.calls import CallLog
@@ -96,7 +99,10 @@ async def ask(base_url: str, database: str, question: str, spoken: bytes) -> Tur
     return Turn(question, caller_ms, stages)
 
 
-async def run_configuration(name: str, env: dict[str, str], spoken: dict[str, bytes]) -> list[Turn]:
+async def run_configuration(
+    name: str, env: dict[str, str], spoken: dict[str, bytes], previous: Path | None = None
+) -> list[Turn]:
+    code = previous_tree_env(previous) if previous is not None and name.endswith("@prev") else {}
     with tempfile.TemporaryDirectory() as data:
         database = f"sqlite:///{data}/bench.db"
         agent = ServerProcess(
@@ -109,6 +115,7 @@ async def run_configuration(name: str, env: dict[str, str], spoken: dict[str, by
                 "AGENT_DATA_DIR": data,
                 "LOG_LEVEL": "WARNING",
                 **env,
+                **code,
             },
             "AGENT_LISTENING",
         ).start(timeout=120)
@@ -122,6 +129,7 @@ async def run_configuration(name: str, env: dict[str, str], spoken: dict[str, by
                 "TWILIO_AUTH_TOKEN": "",
                 "DATABASE_URL": database,
                 "LOG_LEVEL": "WARNING",
+                **code,
             },
             "GATEWAY_LISTENING",
         ).start()
@@ -179,11 +187,18 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--configs", default=",".join(configurations()))
+    parser.add_argument(
+        "--previous", type=Path, help="an earlier commit's checkout: adds NAME@prev for each configuration"
+    )
     args = parser.parse_args()
     piper = PiperTts()
     spoken = {q: telephone(piper, q) for q in QUESTIONS}
     chosen = {name: configurations()[name] for name in args.configs.split(",")}
-    results = {name: await run_configuration(name, env, spoken) for name, env in chosen.items()}
+    if args.previous:
+        chosen |= {f"{name}@prev": env for name, env in list(chosen.items())}
+    results = {
+        name: await run_configuration(name, env, spoken, args.previous) for name, env in chosen.items()
+    }
     print(table(results))
 
 
