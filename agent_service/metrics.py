@@ -21,6 +21,11 @@ CALLS = Counter("agentlocator_agent_calls", "Converse streams by how they ended"
 CALLS_REJECTED = Counter(
     "agentlocator_agent_calls_rejected", "Converse streams refused before admission", ["code"]
 )
+CHATS_REFUSED = Counter(
+    "agentlocator_agent_chats_refused",
+    "Chat requests refused as INVALID_ARGUMENT, by the field (conversation_id, text, from_address, metadata)",
+    ["field"],
+)
 FRAMES = Counter("agentlocator_agent_frames", "Converse audio frames", ["direction"])
 FRAMES_IN = FRAMES.labels("in")
 FRAMES_OUT = FRAMES.labels("out")

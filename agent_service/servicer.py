@@ -27,6 +27,7 @@ from agent_service.brain import (
     respond_fully,
 )
 from agent_service.call import Call
+from agent_service.chat_limits import check_chat_request
 from agent_service.composition import Agent
 from agent_service.errors import AgentError, DrainingError, ProtocolError, ProviderError, TooManyCallsError
 from agent_service.grpc_status import abort, grpc_status
@@ -172,10 +173,10 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         # The same brain as a phone call, over bounded history persisted in AGENT_DATA_DIR, so a WhatsApp
         # contact and a caller get the same answers and a restart does not forget a conversation.
         await self._refuse_while_draining(context)
-        if not request.conversation_id:
-            await abort(context, ProtocolError("ChatRequest.conversation_id is required"))
-        if not request.text.strip():
-            await abort(context, ProtocolError("ChatRequest.text is required"))
+        try:
+            check_chat_request(request)
+        except ProtocolError as e:
+            await abort(context, e)
         cid = request.conversation_id
         history = self._memory.history(cid)
         conversation = Conversation(
