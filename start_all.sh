@@ -4,6 +4,8 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 export WS_MODE=${WS_MODE:-ECHO}
+# The agent talks (heard with WS_MODE=AI); AGENT_PIPELINE=echo is the diagnostic that returns audio.
+export AGENT_PIPELINE=${AGENT_PIPELINE:-conversation}
 export PORT=${PORT:-8080}
 PY=.venv/bin/python
 [ -x "$PY" ] || PY=python3

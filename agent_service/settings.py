@@ -35,7 +35,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class AgentSettings:
     listen: str = "127.0.0.1:50051"
-    pipeline: str = "echo"
+    pipeline: str = "conversation"  # `echo` is the diagnostic: the caller's audio back, no models
     max_calls: int = 100
     shutdown_grace_s: float = 5.0
     echo_utterance_ms: int = 1000

@@ -86,7 +86,12 @@ def servers(kind: str, previous: Path | None = None) -> Iterator[tuple[str, list
             env["WS_SERVER"] = "hypercorn"
         if kind in ("ai", "ai-split"):
             agent_core = CLIENT_CORE if kind == "ai-split" else SERVER_CORE
-            agent_env = {"AGENT_LISTEN": "127.0.0.1:0", "AGENT_MAX_CALLS": "10000", "LOG_LEVEL": "WARNING"}
+            agent_env = {
+                "AGENT_LISTEN": "127.0.0.1:0",
+                "AGENT_PIPELINE": "echo",  # the default talks; this measures the transport
+                "AGENT_MAX_CALLS": "10000",
+                "LOG_LEVEL": "WARNING",
+            }
             agent = ServerProcess(
                 pinned(agent_core, python_module("agent_service")), agent_env | code, "AGENT_LISTENING"
             )

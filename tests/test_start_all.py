@@ -28,6 +28,7 @@ def test_start_all_runs_the_stack_in_echo_mode_and_sigterm_stops_all_of_it(tmp_p
     stack = ServerProcess(["bash", "start_all.sh"], env, "GATEWAY_LISTENING").start()
     try:
         stack.wait_for("AGENT_LISTENING")
+        stack.wait_for("pipeline=conversation")  # the agent talks unless AGENT_PIPELINE=echo asks otherwise
         stack.wait_for("BRIDGE_LISTENING")  # `make install` installed the sidecar, so it runs too
         assert "mode=ECHO" in stack.wait_for("GATEWAY_LISTENING")  # WS_MODE defaults to ECHO
         assert httpx.get(f"http://127.0.0.1:{stack.port}/healthz").json() == {"status": "ok"}

@@ -22,7 +22,7 @@ from tests.procs import ROOT
 def test_defaults_need_no_environment() -> None:
     settings = AgentSettings.from_env({})
     assert settings.listen == "127.0.0.1:50051"
-    assert settings.pipeline == "echo"
+    assert settings.pipeline == "conversation"  # the agent talks; `echo` is asked for by name
     assert settings.max_calls == 100
     assert settings.shutdown_grace_s == 5.0
     assert settings.echo_utterance_ms == 1000
