@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from voice_gateway import metrics
 from voice_gateway.calls.endpoint import MediaStreamEndpoint
+from voice_gateway.calls.live_feed import live_feed_blueprint
 from voice_gateway.console import console_blueprint
 from voice_gateway.payments import payments_blueprint
 from voice_gateway.server.asgi_websocket import Receive, Scope, Send
@@ -95,6 +96,7 @@ def create_app(
         return Response(f"request body over {settings.max_body_bytes} bytes\n", status=413)
 
     app.register_blueprint(voice_webhooks_blueprint(settings, services.call_cap, ai))
+    app.register_blueprint(live_feed_blueprint(settings, ai))
     app.register_blueprint(whatsapp_blueprint(settings, services.whatsapp_hub))
     app.register_blueprint(payments_blueprint(settings))
     app.register_blueprint(

@@ -60,6 +60,15 @@ CALL_WHATSAPP = Counter(
     "WhatsApp messages the agent asked to send during calls",
     ["result"],
 )
+LIVE_FEEDS = Counter(
+    "agentlocator_live_feeds",
+    "Requests for a call's live feed (GET /calls/<CallSid>/live) by result: opened, forbidden, busy, full, "
+    "ended, not_found",
+    ["result"],
+)
+LIVE_FEED_EVENTS_DROPPED = Counter(
+    "agentlocator_live_feed_events_dropped", "Live feed events dropped because their listener stopped reading"
+)
 GREETING_PREVIEWS = Counter(
     "agentlocator_console_greeting_previews",
     "Greeting recordings the console asked the agent for",

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from voice_gateway import metrics
+from voice_gateway.calls.feed import LiveFeeds
 from voice_gateway.storage.calls import CallLog, TurnLatency
 
 log = logging.getLogger("voice_gateway.calls")
@@ -43,6 +44,7 @@ class CallRegistry:
         self.call_log = call_log
         self._failures: OrderedDict[str, str] = OrderedDict()
         self._remember = remember_failures
+        self.feeds = LiveFeeds()  # each call's conversation as it happens, for one listener
 
     def started(
         self,
@@ -57,10 +59,14 @@ class CallRegistry:
             self._record(
                 call, "start", functools.partial(self.call_log.started, call_sid, stream_sid, caller)
             )
+        self.feeds.publish(call_sid, "started", {})
 
     def transcript(self, call_sid: str, role: str, text: str, is_final: bool) -> None:
         call = self.live.get(call_sid)
-        if call is None or not is_final:
+        if call is None:
+            return
+        self.feeds.transcript(call_sid, role, text, is_final)
+        if not is_final:
             return
         call.transcript.append((role, text))
         if self.call_log is not None:
@@ -68,6 +74,8 @@ class CallRegistry:
 
     def turn_latency(self, call_sid: str, stages: TurnLatency) -> None:
         call = self.live.get(call_sid)
+        if call is not None:
+            self.feeds.publish(call_sid, "turn", dict(stages))
         if call is not None and self.call_log is not None:
             self._record(call, "turn", functools.partial(self.call_log.turn, call_sid, stages))
 
@@ -95,6 +103,8 @@ class CallRegistry:
 
     async def closed(self, call_sid: str, default_outcome: str) -> None:
         call = self.live.pop(call_sid, None)
+        if call is not None:
+            self.feeds.ended(call_sid, call.outcome or default_outcome)
         if call is not None and self.call_log is not None:
             outcome = call.outcome or default_outcome
             self._record(call, "end", functools.partial(self.call_log.ended, call_sid, outcome))

@@ -37,6 +37,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--interrupt-after-ms", type=int, default=1000, help="...once this much of the answer has played"
     )
     parser.add_argument(
+        "--quiet", action="store_true", help="print only the summary, not the conversation (AI mode)"
+    )
+    parser.add_argument(
         "--auth-token",
         default=auth_token_for_tools(),
         help="sign requests with this token (default: $TWILIO_AUTH_TOKEN)",
@@ -57,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         tail_s=args.tail,
         interrupt=wav_to_mulaw(args.interrupt_wav) if args.interrupt_wav else b"",
         interrupt_after_ms=args.interrupt_after_ms,
+        on_line=None if args.quiet else lambda line: print(line, flush=True),
     )
     try:
         report = asyncio.run(simulate_call(options))

@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from agentlocator_common.telephone_audio import FRAME_BYTES, MULAW_SILENCE, frames
+from voice_gateway.tools.simulate.live import LiveFeedReader
 from voice_gateway.tools.simulate.options import CallOptions, CallReport, SimulationError
 from voice_gateway.tools.simulate.playout import Playout, PlayoutResult
 from voice_gateway.tools.simulate.twiml_check import StreamInstructions, parse_connect_stream
@@ -99,8 +100,13 @@ class _TwilioCall:
         instructions = parse_connect_stream(answer.text)
         self.report.instructions = instructions
         parameters = {**instructions.parameters, **self.options.parameter_overrides}
-        await self._stream(instructions, parameters)
-        await self._after_stream(instructions)
+        feed = LiveFeedReader(self.http, self.base, self.report, self.options.on_line)
+        await feed.start(parameters)  # before the stream, so the greeting is in it too
+        try:
+            await self._stream(instructions, parameters)
+            await self._after_stream(instructions)
+        finally:
+            await feed.finish()
 
     async def _stream(self, instructions: StreamInstructions, parameters: dict[str, str]) -> None:
         stream_path = urlsplit(instructions.stream_url).path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from voice_gateway.tools.simulate.twiml_check import StreamInstructions
@@ -32,6 +32,8 @@ class CallOptions:
     # played, then say `interrupt` over it, as a caller cutting the agent short would.
     interrupt: bytes = b""
     interrupt_after_ms: int = 1000
+    # The conversation (AI mode): each line as the gateway's live feed reports it; None: only collected.
+    on_line: Callable[[str], None] | None = None
     call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
     stream_sid: str = field(default_factory=lambda: "MZ" + secrets.token_hex(16))
     account_sid: str = field(default_factory=lambda: "AC" + secrets.token_hex(16))
@@ -63,6 +65,9 @@ class CallReport:
     receive_times: list[float] = field(default_factory=list)
     # With `interrupt`: frames of it sent (20 ms each, the media clock) when Twilio got the first clear.
     interrupt_frames_before_clear: int | None = None
+    # AI mode: what the agent heard and said and each turn's latency, from the gateway's live feed.
+    conversation: list[str] = field(default_factory=list)
+    live_feed_status: int | None = None
 
     def echo_round_trips_ms(self) -> list[float]:
         """Per-frame send → receive times, pairing the n-th frame out with the n-th back (ECHO mode)."""
