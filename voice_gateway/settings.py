@@ -88,6 +88,9 @@ class Settings:
     whatsapp_auto_reply: bool = False
     baileys_bridge_url: str = "http://127.0.0.1:3001"
     baileys_bridge_timeout_s: float = 60.0
+    # A send whose outcome is unknown (the provider never answered) is failed after this long unless the
+    # provider confirms it first (voice_gateway/whatsapp/unconfirmed.py).
+    whatsapp_unconfirmed_send_timeout_s: float = 900.0
     bridge_api_key: str | None = field(default=None, repr=False)
     bridge_webhook_secret: str | None = field(default=None, repr=False)
     twilio_whatsapp_from: str | None = None
@@ -154,6 +157,9 @@ class Settings:
             whatsapp_auto_reply=reader.parse("WHATSAPP_AUTO_REPLY", _bool, False),
             baileys_bridge_url=reader.parse("BAILEYS_BRIDGE_URL", _base_url, "http://127.0.0.1:3001"),
             baileys_bridge_timeout_s=reader.parse("BAILEYS_BRIDGE_TIMEOUT_S", _positive_float, 60.0),
+            whatsapp_unconfirmed_send_timeout_s=reader.parse(
+                "WHATSAPP_UNCONFIRMED_SEND_TIMEOUT_S", _positive_float, 900.0
+            ),
             bridge_api_key=reader.text("BRIDGE_API_KEY") or None,
             bridge_webhook_secret=reader.text("BRIDGE_WEBHOOK_SECRET") or None,
             twilio_whatsapp_from=reader.parse("TWILIO_WHATSAPP_FROM", _whatsapp_address, None),

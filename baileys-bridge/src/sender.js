@@ -147,6 +147,7 @@ export class Sender {
     const now = () => new Date(this.now()).toISOString();
     if (!existing) await this.store.put({ id, to: request.to, status: 'pending', error_code: null, updated_at: now() });
     let sent;
+    this.logger.debug({ id, key }, 'send handed to the socket');
     try {
       sent = await withTimeout(sock.sendMessage(contact.jid ?? request.jid, request.content, { messageId: id }), this.sendTimeoutMs);
     } catch (err) {

@@ -242,12 +242,15 @@ def test_the_helper_writes_the_next_revision_from_a_change_to_the_models(tmp_pat
 
     written = run(sys.executable, "-m", "voice_gateway.storage.migrations", "add a note to calls")
     assert written.returncode == 0, written.stderr
-    source = (copy / "storage" / "migrations" / "versions" / "r0002_add_a_note_to_calls.py").read_text()
-    assert 'revision: str = "0002"' in source and 'down_revision: str | None = "0001"' in source
+    head = head_revision()
+    following = f"{int(head) + 1:04d}"
+    versions = copy / "storage" / "migrations" / "versions"
+    source = (versions / f"r{following}_add_a_note_to_calls.py").read_text()
+    assert f'revision: str = "{following}"' in source and f'down_revision: str | None = "{head}"' in source
     assert 'add_column(sa.Column("note", sa.Text(), nullable=True))' in source
     # The copy's gateway applies it.
     database = tmp_path / "gateway.db"
     applied = run(sys.executable, "-c", UPGRADE, f"sqlite:///{database}")
-    assert (applied.returncode, applied.stdout) == (0, "0002\n"), applied.stderr
+    assert (applied.returncode, applied.stdout) == (0, f"{following}\n"), applied.stderr
     with sqlite3.connect(database) as conn:
         assert "note" in {row[1] for row in conn.execute("PRAGMA table_info(calls)")}

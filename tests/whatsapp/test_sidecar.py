@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,26 +40,23 @@ def free_port() -> int:
 class Stack:
     """One sidecar and one gateway that know each other's URLs; the gateway keeps its port on restart."""
 
-    def __init__(self, directory: Path, extra_env: dict[str, str]) -> None:
+    def __init__(self, directory: Path, extra_env: dict[str, str], bridge_port: int = 0) -> None:
         self.gateway_port = free_port()
-        self.bridge = ServerProcess(
-            ["node", "baileys-bridge/src/index.js"],
-            {
-                "BRIDGE_HOST": "127.0.0.1",
-                "BRIDGE_PORT": "0",
-                "BRIDGE_API_KEY": BRIDGE_KEY,
-                "BRIDGE_FAKE_SOCKET": "1",
-                "BRIDGE_DATA_DIR": str(directory / "bridge"),
-                "BRIDGE_WEBHOOK_URL": f"http://127.0.0.1:{self.gateway_port}/webhook/whatsapp/baileys",
-                "BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "BRIDGE_WEBHOOK_RETRY_MIN_MS": "50",
-                "BRIDGE_WEBHOOK_RETRY_MAX_MS": "500",
-                "BRIDGE_SEND_BURST": "100",
-                "BRIDGE_SEND_PER_MINUTE": "1000",
-                "BRIDGE_LOG_LEVEL": "debug",
-            },
-            "BRIDGE_LISTENING",
-        ).start()
+        self.bridge_env = {
+            "BRIDGE_HOST": "127.0.0.1",
+            "BRIDGE_PORT": str(bridge_port),
+            "BRIDGE_API_KEY": BRIDGE_KEY,
+            "BRIDGE_FAKE_SOCKET": "1",
+            "BRIDGE_DATA_DIR": str(directory / "bridge"),
+            "BRIDGE_WEBHOOK_URL": f"http://127.0.0.1:{self.gateway_port}/webhook/whatsapp/baileys",
+            "BRIDGE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "BRIDGE_WEBHOOK_RETRY_MIN_MS": "50",
+            "BRIDGE_WEBHOOK_RETRY_MAX_MS": "500",
+            "BRIDGE_SEND_BURST": "100",
+            "BRIDGE_SEND_PER_MINUTE": "1000",
+            "BRIDGE_LOG_LEVEL": "debug",
+        }
+        self.bridge = self._start_bridge()
         self.env = {
             **gateway_env(sqlite_url(directory)),
             **extra_env,
@@ -66,6 +64,15 @@ class Stack:
             "BAILEYS_BRIDGE_URL": f"http://127.0.0.1:{self.bridge.port}",
         }
         self.gateway = start_wa_gateway(**self.env)
+
+    def _start_bridge(self) -> ServerProcess:
+        return ServerProcess(
+            ["node", "baileys-bridge/src/index.js"], self.bridge_env, "BRIDGE_LISTENING"
+        ).start()
+
+    def restart_bridge(self) -> None:
+        """After a crash: the same data dir and port (give `bridge_port`, so the gateway finds it again)."""
+        self.bridge = self._start_bridge()
 
     def restart_gateway(self, between: Callable[[], None] = lambda: None) -> None:
         assert self.gateway.stop() == 0
@@ -83,8 +90,9 @@ class Stack:
         url = f"http://127.0.0.1:{self.bridge.port}/v1/session/start"
         assert httpx.post(url, headers=BRIDGE_AUTH).status_code == 202
 
-    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{base_url(self.gateway)}/api/whatsapp{path}", headers=BEARER, **kwargs)
+    def api(self, method: str, path: str, extra: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+        url = f"{base_url(self.gateway)}/api/whatsapp{path}"
+        return httpx.request(method, url, headers={**BEARER, **(extra or {})}, **kw)
 
     def stop(self) -> None:
         self.gateway.stop()
@@ -219,5 +227,39 @@ def test_an_incoming_sidecar_text_is_answered_by_the_agent_through_the_sidecar(
         assert inbound["text"] == "what are your opening hours?"
         assert reply["direction"] == "outbound" and reply["provider"] == "baileys" and reply["provider_id"]
         assert reply["text"].strip()
+    finally:
+        stack.stop()
+
+
+def test_a_send_in_flight_when_the_sidecar_dies_is_settled_not_left_queued(tmp_path: Path) -> None:
+    # The deadline is already past when the gateway asks: what the sidecar cannot confirm fails at once.
+    stack = Stack(tmp_path, {"WHATSAPP_UNCONFIRMED_SEND_TIMEOUT_S": "0.001"}, bridge_port=free_port())
+    try:
+        stack.start_session()
+        stack.fake("connection", {"connection": "open"})
+        stack.fake("sends", {"mode": "hang"})
+        body, key = {"to": contact(), "text": "did this go out?"}, {"Idempotency-Key": "k-1"}
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(stack.api, "POST", "/messages", key, json=body)
+            stack.bridge.wait_for("send handed to the socket")
+            stack.bridge.kill()
+            died = answer.result()
+        assert died.status_code == 502 and died.json()["error"]["accepted_possible"] is True
+        record = died.json()["error"]["record"]
+        assert (record["status"], record["provider_id"]) == ("queued", None)
+        # The client retries with its key: the same message, not a second send.
+        retried = stack.api("POST", "/messages", key, json=body)
+        assert retried.status_code == 200 and retried.json()["id"] == record["id"]
+        assert retried.headers["Idempotent-Replayed"] == "true"
+        stack.restart_bridge()
+        settled = stack.api("GET", f"/messages/{record['id']}", params={"refresh": "true"}).json()
+        assert (settled["status"], settled["error_code"]) == ("failed", "send_unconfirmed")
+        reserved = settled["provider_id"]
+        assert reserved, "the sidecar's reserved id is attached, so later receipts still apply"
+        # It had in fact gone out: WhatsApp's receipt still moves it on (delivered beats failed).
+        stack.fake("connection", {"connection": "open"})
+        stack.fake("receipt", {"id": reserved, "status": 3})
+        stack.gateway.wait_for(f"WHATSAPP_STATUS provider=baileys provider_id={reserved} status=delivered")
+        assert stack.api("GET", f"/messages/{record['id']}").json()["status"] == "delivered"
     finally:
         stack.stop()

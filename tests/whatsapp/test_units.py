@@ -87,5 +87,9 @@ def test_whatsapp_settings_are_checked_with_one_line_errors() -> None:
         Settings.from_env({"DATABASE_URL": "mysql://x"})
     with pytest.raises(SettingsError, match="TWILIO_WHATSAPP_FROM"):
         Settings.from_env({"TWILIO_WHATSAPP_FROM": "14155238886"})
-    hidden = {"BRIDGE_WEBHOOK_SECRET": "s3kr1t-1", "API_TOKEN": "s3kr1t-2-api-token", "BRIDGE_API_KEY": "s3kr1t-3"}
+    hidden = {
+        "BRIDGE_WEBHOOK_SECRET": "s3kr1t-1",
+        "API_TOKEN": "s3kr1t-2-api-token",
+        "BRIDGE_API_KEY": "s3kr1t-3",
+    }
     assert "s3kr1t" not in repr(Settings.from_env(hidden))

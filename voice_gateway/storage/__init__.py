@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from voice_gateway.storage.store import StatusOutcome, Store
+from voice_gateway.storage.store import KeyTaken, SendKey, Store
+from voice_gateway.storage.store_base import StatusOutcome
 
-__all__ = ["StatusOutcome", "Store"]
+__all__ = ["KeyTaken", "SendKey", "StatusOutcome", "Store"]

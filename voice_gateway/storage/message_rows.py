@@ -1,4 +1,4 @@
-"""A stored WhatsApp message read back: its row and its status history, as the one message model."""
+"""Stored WhatsApp messages read back: a row and its status history, as the one message model."""
 
 from __future__ import annotations
 
@@ -7,11 +7,68 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from voice_gateway.settings import WhatsAppProvider
-from voice_gateway.storage.schema import status_events
+from voice_gateway.storage.schema import messages, status_events
 from voice_gateway.whatsapp.model import Direction, Message, Status, StatusEvent
+
+
+class MessageReader:
+    """The read side of `Store`: every query that changes nothing."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, message_id: str) -> Message | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
+            return None if row is None else await read_message(conn, row)
+
+    async def list_for_contact(self, contact: str, limit: int = 100) -> list[Message]:
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(messages)
+                    .where(messages.c.contact == contact)
+                    .order_by(messages.c.created_at.desc(), messages.c.id)
+                    .limit(limit)
+                )
+            ).all()
+            return [await read_message(conn, row) for row in reversed(rows)]
+
+    async def pending_auto_replies(self) -> list[Message]:
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(messages).where(messages.c.auto_reply == "pending").order_by(messages.c.created_at)
+                )
+            ).all()
+            return [await read_message(conn, row) for row in rows]
+
+    async def unresolved_sends(self, created_before: str, limit: int = 100) -> list[Message]:
+        """Outbound messages no provider has confirmed taking (queued, no provider id), oldest first."""
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(messages)
+                    .where(
+                        messages.c.status == Status.QUEUED.value,
+                        messages.c.created_at < created_before,
+                        messages.c.direction == Direction.OUTBOUND.value,
+                        messages.c.provider_id.is_(None),
+                    )
+                    .order_by(messages.c.created_at)
+                    .limit(limit)
+                )
+            ).all()
+            return [await read_message(conn, row) for row in rows]
+
+    async def _require(self, message_id: str) -> Message:
+        found = await self.get(message_id)
+        if found is None:
+            raise LookupError(f"message {message_id} vanished")
+        return found
 
 
 async def read_message(conn: AsyncConnection, row: Row[Any]) -> Message:

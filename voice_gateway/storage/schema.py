@@ -52,10 +52,17 @@ messages = Table(
     Column("sent_at", String(40)),  # the provider's timestamp of an inbound message, when it gave one
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
+    # Outbound only: the API client's Idempotency-Key and a SHA-256 of the request it came with.
+    Column("idempotency_key", String(200)),
+    Column("request_hash", String(64)),
     # A redelivered webhook carries the same provider id: the second insert is refused here, atomically.
     UniqueConstraint("provider", "provider_id", name="uq_wa_messages_provider_id"),
 )
 Index("ix_wa_messages_contact_created", messages.c.contact, messages.c.created_at)
+# A retried request with the same key finds the first one; two at once cannot both insert (NULLs never clash).
+Index("uq_wa_messages_idempotency_key", messages.c.idempotency_key, unique=True)
+# Sends whose outcome is unknown (queued, no provider id) are looked for by age.
+Index("ix_wa_messages_status_created", messages.c.status, messages.c.created_at)
 
 # Every status report we received, applied or not; message_id is NULL while the report is an orphan
 # (it arrived before we learnt which message the provider id belongs to) and is filled in later.

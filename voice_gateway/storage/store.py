@@ -6,97 +6,105 @@ and a redelivered event (same event id or same provider message id) changes noth
 
 from __future__ import annotations
 
-import enum
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voice_gateway.settings import WhatsAppProvider
 from voice_gateway.storage.database import iso_utc, now_iso
-from voice_gateway.storage.message_rows import read_message
-from voice_gateway.storage.schema import conversations, messages, open_database, status_events, webhook_events
-from voice_gateway.whatsapp.model import Direction, Message, OutgoingMessage, Status, advances
+from voice_gateway.storage.schema import messages, status_events
+from voice_gateway.storage.store_base import StatusOutcome, StoreBase
+from voice_gateway.whatsapp.model import Direction, Message, OutgoingMessage, Status
 
 
-class StatusOutcome(enum.StrEnum):
-    APPLIED = "applied"  # the message moved forward
-    KEPT = "kept"  # recorded in the history; an older or equal status does not move the message
-    ORPHANED = "orphaned"  # no message has this provider id yet; kept and applied once one does
-    DUPLICATE = "duplicate"  # this event id was stored before; nothing changed
+@dataclass(frozen=True, slots=True)
+class SendKey:
+    """An API client's `Idempotency-Key` for one send, and a digest of the request it came with."""
+
+    key: str
+    request_hash: str
 
 
-class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._dialect = engine.dialect.name
+class KeyTaken(Exception):
+    """This key was used before: the message it made, and whether the request was the same one."""
 
-    @classmethod
-    async def open(cls, url: str) -> Store:
-        return cls(await open_database(url))
+    def __init__(self, message: Message, same_request: bool) -> None:
+        super().__init__(message.id)
+        self.message = message
+        self.same_request = same_request
 
-    @property
-    def backend(self) -> str:
-        return self._dialect
 
-    async def close(self) -> None:
-        await self._engine.dispose()
-
-    def _insert(self, table: Any) -> Any:
-        return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
-
-    async def _conversation(self, conn: AsyncConnection, contact: str, at: str) -> int:
-        await conn.execute(
-            self._insert(conversations)
-            .values(contact=contact, created_at=at, last_message_at=at)
-            .on_conflict_do_nothing(index_elements=["contact"])
-        )
-        await conn.execute(
-            update(conversations).where(conversations.c.contact == contact).values(last_message_at=at)
-        )
-        found = await conn.scalar(select(conversations.c.id).where(conversations.c.contact == contact))
-        assert found is not None
-        return int(found)
-
-    async def _first_sighting(self, conn: AsyncConnection, provider: str, event_id: str | None) -> bool:
-        if not event_id:
-            return True
-        inserted = await conn.execute(
-            self._insert(webhook_events)
-            .values(provider=provider, event_id=event_id, received_at=now_iso())
-            .on_conflict_do_nothing()
-            .returning(webhook_events.c.event_id)
-        )
-        return inserted.first() is not None
-
-    async def create_outbound(self, outgoing: OutgoingMessage, provider: WhatsAppProvider) -> Message:
+class Store(StoreBase):
+    async def create_outbound(
+        self, outgoing: OutgoingMessage, provider: WhatsAppProvider, key: SendKey | None = None
+    ) -> Message:
+        """Store a send before it is attempted; `KeyTaken` when `key` made a message before."""
         at = now_iso()
         media = json.dumps(outgoing.media.summary()) if outgoing.media else None
         if outgoing.template is not None:
             media = json.dumps({"template": outgoing.template.content_sid})
         async with self._engine.begin() as conn:
-            conversation = await self._conversation(conn, outgoing.to, at)
-            await conn.execute(
-                messages.insert().values(
-                    id=outgoing.id,
-                    conversation_id=conversation,
-                    contact=outgoing.to,
-                    direction=Direction.OUTBOUND.value,
-                    provider=provider.value,
-                    provider_id=None,
-                    status=Status.QUEUED.value,
-                    text=outgoing.text,
-                    media=media,
-                    created_at=at,
-                    updated_at=at,
-                )
-            )
+            if key is not None and await self._keyed(conn, key.key) is not None:
+                inserted = False
+            else:
+                conversation = await self._conversation(conn, outgoing.to, at)
+                inserted = await self._insert_outbound(conn, outgoing, provider, key, conversation, media, at)
+        if not inserted:
+            assert key is not None
+            async with self._engine.connect() as conn:
+                taken = await self._keyed(conn, key.key)
+            assert taken is not None
+            raise KeyTaken(await self._require(taken[0]), taken[1] == key.request_hash)
         return await self._require(outgoing.id)
 
+    async def _keyed(self, conn: AsyncConnection, key: str) -> tuple[str, str | None] | None:
+        query = select(messages.c.id, messages.c.request_hash).where(messages.c.idempotency_key == key)
+        row = (await conn.execute(query)).first()
+        return None if row is None else (row.id, row.request_hash)
+
+    async def _insert_outbound(
+        self,
+        conn: AsyncConnection,
+        outgoing: OutgoingMessage,
+        provider: WhatsAppProvider,
+        key: SendKey | None,
+        conversation: int,
+        media: str | None,
+        at: str,
+    ) -> bool:
+        # Two requests with one key at once: the unique index lets exactly one insert.
+        inserted = await conn.execute(
+            self._insert(messages)
+            .values(
+                id=outgoing.id,
+                conversation_id=conversation,
+                contact=outgoing.to,
+                direction=Direction.OUTBOUND.value,
+                provider=provider.value,
+                provider_id=None,
+                status=Status.QUEUED.value,
+                text=outgoing.text,
+                media=media,
+                created_at=at,
+                updated_at=at,
+                idempotency_key=key.key if key else None,
+                request_hash=key.request_hash if key else None,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(messages.c.id)
+        )
+        return inserted.first() is not None
+
     async def note_rejection(
-        self, message_id: str, provider: WhatsAppProvider, code: str, next_provider: WhatsAppProvider | None
+        self,
+        message_id: str,
+        provider: WhatsAppProvider,
+        code: str,
+        next_provider: WhatsAppProvider | None,
+        raw_status: str = "rejected",
     ) -> None:
         """A provider refused before accepting: keep that in the history; fail over or fail the message."""
         at = now_iso()
@@ -106,7 +114,7 @@ class Store:
                     message_id=message_id,
                     provider=provider.value,
                     status=Status.FAILED.value,
-                    raw_status="rejected",
+                    raw_status=raw_status,
                     error_code=code,
                     applied=0 if next_provider else 1,
                     at=at,
@@ -121,9 +129,16 @@ class Store:
             await conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
 
     async def mark_accepted(
-        self, message_id: str, provider: WhatsAppProvider, provider_id: str, status: Status, raw_status: str
+        self,
+        message_id: str,
+        provider: WhatsAppProvider,
+        provider_id: str,
+        status: Status,
+        raw_status: str,
+        error_code: str | None = None,
     ) -> Message:
-        """The provider took the message; also apply any status reports that raced ahead of this."""
+        """The provider took the message (or, found later, what became of it); also apply any status
+        reports that raced ahead of this."""
         at = now_iso()
         async with self._engine.begin() as conn:
             await conn.execute(
@@ -131,7 +146,7 @@ class Store:
                 .where(messages.c.id == message_id)
                 .values(provider=provider.value, provider_id=provider_id, updated_at=at)
             )
-            await self._apply(conn, message_id, provider, provider_id, status, raw_status, None, at, at)
+            await self._apply(conn, message_id, provider, provider_id, status, raw_status, error_code, at, at)
             orphans = (
                 await conn.execute(
                     select(status_events)
@@ -157,40 +172,6 @@ class Store:
                     orphan.received_at,
                 )
         return await self._require(message_id)
-
-    async def _apply(
-        self,
-        conn: AsyncConnection,
-        message_id: str,
-        provider: WhatsAppProvider,
-        provider_id: str | None,
-        status: Status,
-        raw_status: str,
-        error_code: str | None,
-        at: str,
-        received_at: str,
-    ) -> bool:
-        current = await conn.scalar(select(messages.c.status).where(messages.c.id == message_id))
-        moves = current is not None and advances(Status(current), status)
-        await conn.execute(
-            status_events.insert().values(
-                message_id=message_id,
-                provider=provider.value,
-                provider_id=provider_id,
-                status=status.value,
-                raw_status=raw_status,
-                error_code=error_code,
-                applied=int(moves),
-                at=at,
-                received_at=received_at,
-            )
-        )
-        if moves:
-            values: dict[str, Any] = {"status": status.value, "updated_at": received_at}
-            if status is Status.FAILED:
-                values["error_code"] = error_code
-            await conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
-        return moves
 
     async def record_status(
         self,
@@ -285,35 +266,3 @@ class Store:
     async def set_auto_reply(self, message_id: str, state: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(update(messages).where(messages.c.id == message_id).values(auto_reply=state))
-
-    async def pending_auto_replies(self) -> list[Message]:
-        async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(messages).where(messages.c.auto_reply == "pending").order_by(messages.c.created_at)
-                )
-            ).all()
-            return [await read_message(conn, row) for row in rows]
-
-    async def get(self, message_id: str) -> Message | None:
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
-            return None if row is None else await read_message(conn, row)
-
-    async def list_for_contact(self, contact: str, limit: int = 100) -> list[Message]:
-        async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(messages)
-                    .where(messages.c.contact == contact)
-                    .order_by(messages.c.created_at.desc(), messages.c.id)
-                    .limit(limit)
-                )
-            ).all()
-            return [await read_message(conn, row) for row in reversed(rows)]
-
-    async def _require(self, message_id: str) -> Message:
-        found = await self.get(message_id)
-        if found is None:
-            raise LookupError(f"message {message_id} vanished")
-        return found

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from quart import Blueprint, Response, request
 
 from voice_gateway.settings import Settings
+from voice_gateway.storage import KeyTaken, SendKey
 from voice_gateway.whatsapp import metrics
 from voice_gateway.whatsapp.baileys import BaileysService
 from voice_gateway.whatsapp.hub import WhatsAppHub
 from voice_gateway.whatsapp.service import ProviderError
+from voice_gateway.whatsapp.unconfirmed import settle, unresolved
 from voice_gateway.whatsapp.validation import BadUnicode, Invalid, parse_contact, parse_send
 
 log = logging.getLogger("voice_gateway.whatsapp")
 
 Handler = Callable[..., Awaitable[Response]]
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# What Stripe and the IETF draft allow in practice: a UUID, or any short token of visible ASCII.
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+_KEY_RULE = "expected 1 to 200 visible ASCII characters, e.g. a UUID"
 
 
 def error(status: int, code: str, text: str, **extra: Any) -> Response:
@@ -79,11 +89,19 @@ def register_api(blueprint: Blueprint, settings: Settings, hub: Callable[[], Wha
     @blueprint.post("/api/whatsapp/messages")
     @guarded("send")
     async def send_message() -> Response:
+        offered_key = request.headers.get(IDEMPOTENCY_HEADER)
+        if offered_key is not None and not _IDEMPOTENCY_KEY.fullmatch(offered_key):
+            return error(400, "invalid_idempotency_key", f"{IDEMPOTENCY_HEADER}: {_KEY_RULE}")
         try:
-            parsed = parse_send(await json_body())
+            body = await json_body()
         except _BadJson as exc:
             return error(400, "invalid_json", str(exc))
-        outcome = await hub().send(parsed.message, parsed.provider, parsed.fallback)
+        parsed = parse_send(body)
+        key = SendKey(offered_key, request_digest(body)) if offered_key else None
+        try:
+            outcome = await hub().send(parsed.message, parsed.provider, parsed.fallback, key)
+        except KeyTaken as taken:
+            return replay(taken)
         if outcome.error is not None:
             refused = error(
                 outcome.error.http_status,
@@ -116,7 +134,12 @@ def register_api(blueprint: Blueprint, settings: Settings, hub: Callable[[], Wha
         found = await hub().store.get(message_id)
         if found is None:
             return error(404, "not_found", f"no message {message_id}")
-        if request.args.get("refresh") in {"1", "true"} and found.provider_id:
+        refresh = request.args.get("refresh") in {"1", "true"}
+        if refresh and unresolved(found):
+            # Sent, but the provider never answered: ask it what became of the send (unconfirmed.py).
+            deadline_s = settings.whatsapp_unconfirmed_send_timeout_s
+            found = await settle(hub(), found, deadline_s, datetime.now(UTC))
+        elif refresh and found.provider_id:
             service = hub().services.get_whatsapp_service(found.provider)
             try:
                 remote = await service.status(found.provider_id)
@@ -178,3 +201,25 @@ def register_api(blueprint: Blueprint, settings: Settings, hub: Callable[[], Wha
 
 class _BadJson(Exception):
     pass
+
+
+def request_digest(body: Any) -> str:
+    """The same request is the same JSON value, whatever its key order or spacing."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def replay(taken: KeyTaken) -> Response:
+    if not taken.same_request:
+        metrics.WA_IDEMPOTENT_REPLAYS.labels("conflict").inc()
+        return error(
+            409,
+            "idempotency_key_reused",
+            f"this {IDEMPOTENCY_HEADER} was used for a different request (message {taken.message.id}); "
+            "use a new key for a new message",
+        )
+    # The message the first request made, as it is now: never a second send.
+    metrics.WA_IDEMPOTENT_REPLAYS.labels("replayed").inc()
+    answer = ok(taken.message.as_json(), 200)
+    answer.headers["Idempotent-Replayed"] = "true"
+    return answer

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from voice_gateway.settings import WhatsAppProvider
 from voice_gateway.whatsapp.model import OutgoingMessage, Status, normalise_status
-from voice_gateway.whatsapp.service import NotConfigured, ProviderError, RemoteStatus, SendReceipt
+from voice_gateway.whatsapp.service import (
+    NotConfigured,
+    ProviderError,
+    RemoteStatus,
+    SendLookup,
+    SendReceipt,
+    SendState,
+)
 
 # The sidecar's refusals that mean "not sent, and nothing was handed to WhatsApp".
 _DEFINITE_REFUSALS = {400, 401, 409, 422, 429, 503}
@@ -80,6 +88,25 @@ class BaileysService:
         if status is None:
             raise ProviderError("unknown_status", f"the sidecar reported status {raw!r}", 502, True)
         return RemoteStatus(status, raw, data.get("error_code"), data.get("updated_at"))
+
+    async def find_send(self, idempotency_key: str) -> SendLookup:
+        """The sidecar keeps every key it reserved an id for (GET /v1/sends/:key)."""
+        response = await self._call("GET", f"/v1/sends/{quote(idempotency_key, safe='')}")
+        if response.status_code == 404 and _error_of(response)[0] == "unknown_key":
+            return SendLookup(SendState.NOT_SENT)
+        if response.status_code != 200:
+            # Among them a 404 from a sidecar too old to have the route: that proves nothing.
+            return SendLookup(SendState.UNKNOWN)
+        data = response.json()
+        try:
+            state = SendState(str(data.get("state")))
+        except ValueError:
+            return SendLookup(SendState.UNKNOWN)
+        provider_id = str(data["id"]) if data.get("id") else None
+        raw = str(data.get("status") or "")
+        status = normalise_status(self.provider, raw) if raw else None
+        remote = RemoteStatus(status, raw, data.get("error_code"), data.get("updated_at")) if status else None
+        return SendLookup(state, provider_id, remote)
 
     async def check_contact(self, phone: str) -> bool | None:
         response = await self._call("POST", "/v1/contacts/check", json={"phones": [phone]})

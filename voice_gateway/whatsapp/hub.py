@@ -12,10 +12,10 @@ from agentlocator.agent.v1 import agent_pb2
 
 from voice_gateway.agent_client import AgentClient
 from voice_gateway.settings import WhatsAppProvider
-from voice_gateway.storage import StatusOutcome, Store
+from voice_gateway.storage import SendKey, StatusOutcome, Store
 from voice_gateway.whatsapp import metrics
 from voice_gateway.whatsapp.model import Message, OutgoingMessage, Status
-from voice_gateway.whatsapp.service import ProviderError, WhatsAppServices
+from voice_gateway.whatsapp.service import ProviderError, WhatsAppService, WhatsAppServices
 
 log = logging.getLogger("voice_gateway.whatsapp")
 
@@ -48,15 +48,31 @@ class WhatsAppHub:
         self.services = services
         self.agent = agent
         self.auto_reply = auto_reply and agent is not None
+        # Ids of the sends this process is making right now: nothing else may settle them meanwhile.
+        self.sending: set[str] = set()
 
     async def send(
-        self, outgoing: OutgoingMessage, provider: WhatsAppProvider | None, fallback: bool
+        self,
+        outgoing: OutgoingMessage,
+        provider: WhatsAppProvider | None,
+        fallback: bool,
+        key: SendKey | None = None,
     ) -> SendOutcome:
+        """Store, then send; `KeyTaken` (from the store) when `key` made a message before."""
         if provider is None and outgoing.template is not None:
             # Templates (for outside the 24-hour window) exist only on Twilio.
             provider = WhatsAppProvider.TWILIO
         first = self.services.get_whatsapp_service(provider)
-        message = await self.store.create_outbound(outgoing, first.provider)
+        message = await self.store.create_outbound(outgoing, first.provider, key)
+        self.sending.add(message.id)
+        try:
+            return await self._send(message, outgoing, first, fallback)
+        finally:
+            self.sending.discard(message.id)
+
+    async def _send(
+        self, message: Message, outgoing: OutgoingMessage, first: WhatsAppService, fallback: bool
+    ) -> SendOutcome:
         try:
             receipt = await first.send(outgoing)
         except ProviderError as error:
@@ -211,10 +227,13 @@ class WhatsAppHub:
 
     async def _resend(self, outgoing: OutgoingMessage, existing: Message) -> SendOutcome:
         service = self.services.get_whatsapp_service(existing.provider)
+        self.sending.add(existing.id)
         try:
             receipt = await service.send(outgoing)
         except ProviderError as error:
             return await self._give_up(existing, existing.provider, error)
+        finally:
+            self.sending.discard(existing.id)
         stored = await self.store.mark_accepted(
             existing.id, receipt.provider, receipt.provider_id, receipt.status, receipt.raw_status
         )

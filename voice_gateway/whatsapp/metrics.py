@@ -55,3 +55,15 @@ def send_result(code: str) -> str:
         return code
     # twilio_<error code> or twilio_http_<status>: thousands of possible values.
     return "twilio_api_error" if code.startswith("twilio_") else "other"
+
+
+WA_SENDS_SETTLED = Counter(
+    "agentlocator_whatsapp_sends_settled",
+    "Sends whose outcome was unknown, settled later (accepted, failed, lost, unconfirmed)",
+    ["provider", "result"],
+)
+WA_IDEMPOTENT_REPLAYS = Counter(
+    "agentlocator_whatsapp_idempotent_replays",
+    "Sends with an Idempotency-Key used before: answered with the first message, or refused as a conflict",
+    ["result"],
+)

@@ -9,6 +9,15 @@ _STATUS = {"type": "string", "enum": ["queued", "sent", "delivered", "read", "fa
 _PROVIDER = {"type": "string", "enum": ["baileys", "twilio"]}
 
 
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "Retry-safe sends: the same key with the same body answers the first message, never a "
+    "second send",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e]+$"},
+}
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -142,13 +151,24 @@ def openapi_document() -> dict[str, Any]:
             "/api/whatsapp/messages": {
                 "post": {
                     "summary": "Send a WhatsApp message through Baileys or Twilio",
+                    "parameters": [_IDEMPOTENCY_KEY],
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": _ref("SendRequest")}},
                     },
                     "responses": {
                         "202": _json(_ref("Message"), "Accepted by a provider"),
-                        "400": _json(_ref("Error"), "The body is not JSON"),
+                        "200": _json(
+                            _ref("Message"),
+                            "Idempotency-Key used before with this request: the message it made, as it is "
+                            "now (Idempotent-Replayed: true); nothing is sent again",
+                        ),
+                        "400": _json(
+                            _ref("Error"),
+                            "The body is not JSON (invalid_json), text holds a lone UTF-16 surrogate "
+                            "(invalid_unicode), or a malformed Idempotency-Key (invalid_idempotency_key)",
+                        ),
+                        "409": _json(_ref("Error"), "Idempotency-Key used before with a different request"),
                         "422": _json(
                             _ref("Error"), "Invalid fields, or not on WhatsApp / refused by the provider"
                         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,6 +24,23 @@ class RemoteStatus:
     raw_status: str
     error_code: str | None
     at: str | None
+
+
+class SendState(enum.StrEnum):
+    """What a provider can say, later, about a send whose answer we never got."""
+
+    IN_FLIGHT = "in_flight"  # still running there
+    ACCEPTED = "accepted"  # it took the message
+    UNCONFIRMED = "unconfirmed"  # handed on, never confirmed; `remote` shows what receipts said since
+    NOT_SENT = "not_sent"  # certainly never handed on
+    UNKNOWN = "unknown"  # the provider cannot tell (Twilio has no lookup by our id) or did not answer
+
+
+@dataclass(frozen=True, slots=True)
+class SendLookup:
+    state: SendState
+    provider_id: str | None = None
+    remote: RemoteStatus | None = None
 
 
 class ProviderError(Exception):
@@ -66,6 +84,10 @@ class WhatsAppService(Protocol):
     async def send(self, message: OutgoingMessage) -> SendReceipt: ...
 
     async def status(self, provider_id: str) -> RemoteStatus: ...
+
+    async def find_send(self, idempotency_key: str) -> SendLookup:
+        """What became of the send made with this key (our message id)."""
+        ...
 
     async def check_contact(self, phone: str) -> bool | None:
         """True/False when the provider can tell whether the number is on WhatsApp; None when it cannot."""

@@ -15,7 +15,14 @@ from twilio.rest import Client
 
 from voice_gateway.settings import WhatsAppProvider
 from voice_gateway.whatsapp.model import OutgoingMessage, Status, normalise_status
-from voice_gateway.whatsapp.service import NotConfigured, ProviderError, RemoteStatus, SendReceipt
+from voice_gateway.whatsapp.service import (
+    NotConfigured,
+    ProviderError,
+    RemoteStatus,
+    SendLookup,
+    SendReceipt,
+    SendState,
+)
 
 
 class TwilioWhatsApp:
@@ -85,6 +92,10 @@ class TwilioWhatsApp:
         error = str(fetched.error_code) if fetched.error_code else None
         updated = fetched.date_updated.isoformat() if fetched.date_updated else None
         return RemoteStatus(status, raw, error, updated)
+
+    async def find_send(self, idempotency_key: str) -> SendLookup:
+        # Twilio's Messages API cannot be searched by our id: only the status callback would say.
+        return SendLookup(SendState.UNKNOWN)
 
     async def check_contact(self, phone: str) -> bool | None:
         self._require()
