@@ -19,6 +19,7 @@ from agent_service import metrics
 from agent_service.errors import AgentError, ProtocolError
 from agent_service.outbox import Outbox
 from agent_service.pipelines.base import CallInfo, CallPipeline, PipelineSpec
+from agent_service.taken_messages import UnackedMessages, completed
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,10 @@ class Call:
         context: Any,  # grpc.aio.ServicerContext; grpc ships no type stubs
         spec: PipelineSpec,
         metrics_interval_s: float,
+        unacked: UnackedMessages | None = None,
     ) -> None:
         self.info = info
+        self._unacked = unacked or UnackedMessages(max_ended=0)
         self.outbox = Outbox()
         self.in_frames = 0
         # 20 ms of caller audio, in bytes: an AudioIn may carry several frames (see AudioIn in the proto).
@@ -50,6 +53,9 @@ class Call:
 
     async def run(self) -> None:
         """Run until the client hangs up, the server ends the call, or an error; raise AgentError on error."""
+        # Messages an earlier stream of this call took and the gateway never acknowledged go again first.
+        for message in self._unacked.opened(self.info.call_sid):
+            await self.outbox.put_control(agent_pb2.ConverseResponse(taken_message=message))
         helpers = [asyncio.create_task(self._read_loop(), name=f"read {self.info.call_sid}")]
         if self._metrics_interval_s > 0:
             helpers.append(asyncio.create_task(self._tick(), name=f"metrics {self.info.call_sid}"))
@@ -60,6 +66,7 @@ class Call:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._pipeline.aclose()
+            self._unacked.closed(self.info.call_sid)
         if self._error is not None:
             raise self._error
 
@@ -70,6 +77,17 @@ class Call:
             if not self.outbox.closed:
                 self.end_reason = f"agent ended the call ({response.end_call.reason})"
             await self.outbox.close(response, discard_media=False)
+        elif kind == "taken_message":
+            # Held until acknowledged, and sent ahead of the audio: it must not wait behind the reply.
+            info = self.info
+            completed(
+                response.taken_message,
+                channel=agent_pb2.CHANNEL_VOICE,
+                conversation_id=info.call_sid,
+                caller=info.from_number,
+            )
+            self._unacked.taken(info.call_sid, response.taken_message)
+            await self.outbox.put_control(response)
         elif kind in ("clear_playback", "metrics"):
             await self.outbox.put_control(response)
         else:
@@ -141,6 +159,8 @@ class Call:
         elif kind == "playback_mark":
             played = request.playback_mark.status != agent_pb2.MARK_STATUS_CLEARED
             await self._pipeline.on_playback_mark(request.playback_mark.mark_id, played)
+        elif kind == "message_stored":
+            self._unacked.stored(self.info.call_sid, request.message_stored.message_id)
         elif kind == "hangup":
             await self._finish(f"hangup ({request.hangup.reason or 'no reason given'})")
             return False

@@ -1,4 +1,5 @@
-"""Chat memory: bounded, persisted per-conversation history, and the messages the agent took.
+"""Chat memory: bounded, persisted per-conversation history, the answers given (so a retried request gets
+the same one), and a journal of the messages the agent took.
 
 Stored with the standard library's sqlite3 in AGENT_DATA_DIR, so a restart (or another process sharing
 the directory) carries on a WhatsApp conversation where it was. Bounded twice, so a chatty or hostile
@@ -28,6 +29,13 @@ CREATE TABLE IF NOT EXISTS turns (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS turns_by_conversation ON turns (conversation_id, seq);
+CREATE TABLE IF NOT EXISTS replies (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    response BLOB NOT NULL,
+    UNIQUE (conversation_id, request_id)
+);
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     conversation_id TEXT NOT NULL,
@@ -64,8 +72,21 @@ class ChatMemory:
         )
         return tuple(Turn(role, text) for role, text in rows)
 
-    def record(self, conversation_id: str, *turns: Turn) -> int:
-        """Append turns; return how many the conversation now keeps."""
+    def reply(self, conversation_id: str, request_id: str) -> bytes | None:
+        """The answer given to this request before (a serialized ChatResponse), if it is still kept."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT response FROM replies WHERE conversation_id = ? AND request_id = ?",
+                (conversation_id, request_id),
+            )
+            .fetchone()
+        )
+        return None if row is None else bytes(row[0])
+
+    def record(self, conversation_id: str, *turns: Turn, reply: tuple[str, bytes] | None = None) -> int:
+        """Append turns, and with `reply` (request id, answer) the answer, in one transaction; return how
+        many turns the conversation now keeps."""
         db = self._conn()
         self._clock += 1
         with _transaction(db):
@@ -78,11 +99,17 @@ class ChatMemory:
                 "INSERT INTO turns (conversation_id, role, text) VALUES (?, ?, ?)",
                 [(conversation_id, t.role, t.text) for t in turns],
             )
-            db.execute(
-                "DELETE FROM turns WHERE conversation_id = ? AND seq NOT IN "
-                "(SELECT seq FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?)",
-                (conversation_id, conversation_id, self._max_turns),
-            )
+            if reply is not None:
+                db.execute(
+                    "INSERT OR IGNORE INTO replies (conversation_id, request_id, response) VALUES (?, ?, ?)",
+                    (conversation_id, *reply),
+                )
+            for table in ("turns", "replies"):
+                db.execute(
+                    f"DELETE FROM {table} WHERE conversation_id = ? AND seq NOT IN "
+                    f"(SELECT seq FROM {table} WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?)",
+                    (conversation_id, conversation_id, self._max_turns),
+                )
             evicted = [
                 row[0]
                 for row in db.execute(
@@ -92,6 +119,7 @@ class ChatMemory:
             ]
             for old in evicted:
                 db.execute("DELETE FROM turns WHERE conversation_id = ?", (old,))
+                db.execute("DELETE FROM replies WHERE conversation_id = ?", (old,))
                 db.execute("DELETE FROM conversations WHERE id = ?", (old,))
         row = db.execute(
             "SELECT COUNT(*) FROM turns WHERE conversation_id = ?", (conversation_id,)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 4000
 MAX_CONVERSATION_ID_CHARS = 128
 MAX_FROM_ADDRESS_CHARS = 128
+MAX_REQUEST_ID_CHARS = 128
 MAX_METADATA_ENTRIES = 16
 MAX_METADATA_KEY_CHARS = 64
 MAX_METADATA_VALUE_CHARS = 256
@@ -45,6 +46,7 @@ def _problem(request: agent_pb2.ChatRequest) -> tuple[str, str] | None:
         ("conversation_id", request.conversation_id, MAX_CONVERSATION_ID_CHARS),
         ("text", request.text, MAX_TEXT_CHARS),
         ("from_address", request.from_address, MAX_FROM_ADDRESS_CHARS),
+        ("request_id", request.request_id, MAX_REQUEST_ID_CHARS),
     ):
         if len(value) > limit:
             return field, f"is {len(value)} characters; at most {limit} are accepted"

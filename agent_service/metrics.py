@@ -23,8 +23,19 @@ CALLS_REJECTED = Counter(
 )
 CHATS_REFUSED = Counter(
     "agentlocator_agent_chats_refused",
-    "Chat requests refused as INVALID_ARGUMENT, by the field (conversation_id, text, from_address, metadata)",
+    "Chat requests refused as INVALID_ARGUMENT, by the field "
+    "(conversation_id, text, from_address, request_id, metadata)",
     ["field"],
+)
+MESSAGES_TAKEN = Counter(
+    "agentlocator_agent_messages_taken", "Messages taken for the business, by channel", ["channel"]
+)
+MESSAGES_ACKNOWLEDGED = Counter(
+    "agentlocator_agent_messages_acknowledged", "Messages taken on calls that the gateway confirmed storing"
+)
+MESSAGES_UNACKNOWLEDGED = Counter(
+    "agentlocator_agent_messages_unacknowledged",
+    "Messages taken on calls written off unacknowledged (kept in the agent's journal only)",
 )
 FRAMES = Counter("agentlocator_agent_frames", "Converse audio frames", ["direction"])
 FRAMES_IN = FRAMES.labels("in")

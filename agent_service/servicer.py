@@ -17,22 +17,16 @@ import grpc
 from agentlocator.agent.v1 import agent_pb2, agent_pb2_grpc
 
 from agent_service import metrics
-from agent_service.brain import (
-    Conversation,
-    EndCall,
-    SendWhatsApp,
-    TakeMessage,
-    TransferCall,
-    Turn,
-    respond_fully,
-)
+from agent_service.brain import Conversation, Turn, respond_fully
 from agent_service.call import Call
 from agent_service.chat_limits import check_chat_request
+from agent_service.chat_reply import chat_response
 from agent_service.composition import Agent
 from agent_service.errors import AgentError, DrainingError, ProtocolError, ProviderError, TooManyCallsError
 from agent_service.grpc_status import abort, grpc_status
 from agent_service.pipelines.base import CallInfo
 from agent_service.session_start import call_info
+from agent_service.taken_messages import UnackedMessages
 from agentlocator_common import logs
 
 log = logging.getLogger(__name__)
@@ -47,6 +41,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         self._spec = agent.pipeline
         self._brain = agent.brain
         self._memory = agent.chat_memory
+        # As many ended calls' unacknowledged messages kept for a resume as calls can be live at once.
+        self._unacked = UnackedMessages(max_ended=self._settings.max_calls, journal=self._memory.save_message)
         self._synthesizer = agent.synthesizer
         self._admitted = 0
         self._calls: set[Call] = set()
@@ -88,7 +84,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
                 self._idle.set()
 
     async def _converse(self, context: Any, info: CallInfo) -> None:
-        call = Call(info, context, self._spec, self._settings.metrics_interval_s)
+        call = Call(info, context, self._spec, self._settings.metrics_interval_s, self._unacked)
         logs.bind_call(info.call_sid, info.stream_sid)  # this RPC's task and the call's tasks only
         log.info(
             "CALL_START call=%s stream=%s pipeline=%s encoding=%s resumed=%s",
@@ -178,6 +174,11 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         except ProtocolError as e:
             await abort(context, e)
         cid = request.conversation_id
+        if request.request_id and (earlier := self._memory.reply(cid, request.request_id)) is not None:
+            log.info("CHAT_REPEATED conversation=%s request=%s", cid, request.request_id)
+            repeated: agent_pb2.ChatResponse = agent_pb2.ChatResponse.FromString(earlier)
+            repeated.history_turns = len(self._memory.history(cid))
+            return repeated
         history = self._memory.history(cid)
         conversation = Conversation(
             cid,
@@ -194,25 +195,11 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
             await abort(
                 context, ProviderError(f"the agent could not answer: {e.message}", retryable=e.retryable)
             )
-        kept = self._memory.record(cid, Turn("user", request.text.strip()), Turn("agent", answer.text))
-        response = agent_pb2.ChatResponse(conversation_id=cid, text=answer.text, history_turns=kept)
-        for action in answer.actions:
-            if isinstance(action, TransferCall):
-                response.actions.add(transfer=agent_pb2.Transfer(number=action.number))
-            elif isinstance(action, EndCall):
-                response.actions.add(end_conversation=agent_pb2.EndCall(reason=action.reason))
-            elif isinstance(action, SendWhatsApp):
-                response.actions.add(send_whatsapp=agent_pb2.SendWhatsApp(to=action.to, text=action.text))
-            elif isinstance(action, TakeMessage):
-                message_id = self._memory.save_message(cid, action)
-                log.info("MESSAGE_TAKEN id=%d conversation=%s name=%r", message_id, cid, action.name)
-                response.actions.add(
-                    taken_message=agent_pb2.TakenMessage(
-                        name=action.name, number=action.number, reason=action.reason
-                    )
-                )
-            else:  # Lookup: the brain already answered from the knowledge; logged, nothing to carry out
-                log.info("CHAT_LOOKUP conversation=%s topic=%s", cid, action.topic)
+        response = chat_response(request, answer, self._memory.save_message)
+        # The answer is kept with the turn, so a client that lost it and asks again gets the same one.
+        reply = (request.request_id, response.SerializeToString()) if request.request_id else None
+        user, agent = Turn("user", request.text.strip()), Turn("agent", answer.text)
+        response.history_turns = self._memory.record(cid, user, agent, reply=reply)
         return response
 
     async def Synthesize(  # noqa: N802 (generated name)

@@ -64,8 +64,9 @@ class SendWhatsApp:
 @dataclass(frozen=True, slots=True)
 class TakeMessage:
     name: str
-    number: str
+    number: str  # as the caller gave it, or the caller ID; "" when neither (never invented)
     reason: str
+    number_is_caller_id: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ from agent_service.brain.events import (
     EndCall,
     Lookup,
     SendWhatsApp,
-    TakeMessage,
     TextDelta,
     TransferCall,
 )
@@ -83,26 +82,14 @@ class ReceptionistBrain:
         previous = conversation.last_agent_text
         if intent is Intent.TRANSFER:
             return None  # a caller who asks for a person mid-flow gets one
-        step = msg.step(previous)
-        if step == "name":
-            return _sure("take_message", msg.ask_number(msg.extract_name(text)))
-        if step == "number":
-            number = msg.extract_number(text, conversation.caller)
-            return _sure("take_message", msg.ask_reason(number) if number else msg.ASK_NUMBER_AGAIN)
-        if step == "reason":
-            name = msg.collected_name(conversation)
-            number = msg.number_from_reason_prompt(previous)
-            reason = text.strip()
-            return Assessment(
-                True,
-                (TakeMessage(name, number, reason), TextDelta(msg.done(name, number))),
-                "take_message",
-                1.0,
-            )
-        if previous.endswith(OFFER) and (
-            intent in (Intent.AFFIRM, Intent.TAKE_MESSAGE) or re.search(r"\bmessage\b", text, re.I)
-        ):
-            return _sure("take_message", msg.ASK_NAME)
+        offered = previous.endswith(OFFER)
+        asks = intent is Intent.AFFIRM or bool(re.search(r"\bmessage\b", text, re.I))
+        start = intent is Intent.TAKE_MESSAGE or (offered and asks)
+        reply = msg.take(conversation, start=start)
+        if reply is not None:
+            if reply.message is None:
+                return _sure("take_message", reply.text)
+            return Assessment(True, (reply.message, TextDelta(reply.text)), "take_message", 1.0)
         if previous.endswith(OFFER) and re.search(r"\b(put|through|transfer|someone|person)\b", text, re.I):
             return self._transfer()
         if previous.endswith(OFFER) and intent is Intent.DENY:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from agent_service.brain.events import Conversation, EndCall, SendWhatsApp, TakeMessage, TransferCall
-from agent_service.brain.message_taking import extract_number
+from agent_service.brain.message_parsing import find_number
 
 
 def _tool(tool_name: str, description: str, **properties: str) -> dict[str, Any]:
@@ -72,8 +72,9 @@ def to_action(
             raise ToolCallError("tool send_whatsapp: text is required")
         return SendWhatsApp(conversation.caller, args["text"])
     if name == "take_message":
-        number = extract_number(args.get("number", ""), conversation.caller)
+        number, _ = find_number(args.get("number", ""), conversation.caller, cued=True)
         if not args.get("name") or number is None:
             raise ToolCallError("tool take_message: name and a phone number are required")
-        return TakeMessage(args["name"], number, args.get("reason", ""))
+        same = number.value == conversation.caller
+        return TakeMessage(args["name"], number.value, args.get("reason", ""), number_is_caller_id=same)
     raise ToolCallError(f"unknown tool {name!r}")

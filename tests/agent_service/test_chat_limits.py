@@ -16,6 +16,7 @@ from agent_service.chat_limits import (
     MAX_CONVERSATION_ID_CHARS,
     MAX_FROM_ADDRESS_CHARS,
     MAX_METADATA_ENTRIES,
+    MAX_REQUEST_ID_CHARS,
     MAX_TEXT_CHARS,
 )
 from tests.conftest import AgentFactory
@@ -98,6 +99,11 @@ def test_a_text_of_exactly_the_limit_is_answered(stub: agent_pb2_grpc.AgentServi
             {"from_address": "+" + "4" * MAX_FROM_ADDRESS_CHARS},
             f"ChatRequest.from_address is {MAX_FROM_ADDRESS_CHARS + 1} characters; "
             f"at most {MAX_FROM_ADDRESS_CHARS} are accepted",
+        ),
+        (
+            {"request_id": "r" * (MAX_REQUEST_ID_CHARS + 1)},
+            f"ChatRequest.request_id is {MAX_REQUEST_ID_CHARS + 1} characters; "
+            f"at most {MAX_REQUEST_ID_CHARS} are accepted",
         ),
         (
             {"metadata": {f"k{i}": "v" for i in range(MAX_METADATA_ENTRIES + 1)}},

@@ -24,12 +24,13 @@ class ChatClient:
         self._channel = grpc.insecure_channel(f"127.0.0.1:{agent.port}")
         self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
 
-    def say(self, text: str, conversation_id: str = "wa-447700900123") -> Any:
+    def say(self, text: str, conversation_id: str = "wa-447700900123", request_id: str = "") -> Any:
         request = agent_pb2.ChatRequest(
             conversation_id=conversation_id,
             text=text,
             channel=agent_pb2.CHANNEL_WHATSAPP,
             from_address="+447700900123",
+            request_id=request_id,
         )
         return self._stub.Chat(request, timeout=60)
 
@@ -61,21 +62,32 @@ def test_a_message_taken_over_chat_survives_an_agent_restart(
     client, data_dir = chat
     assert client.say("do you do braces?").text == DONT_KNOW
     assert client.say("I'll leave a message").text.endswith("What's your name?")
-    assert client.say("Jo Bloggs").text.startswith("Thank you, Jo Bloggs.")
+    assert client.say("Jo Bloggs").text == "Thank you, Jo Bloggs. What would you like me to pass on?"
     restarted = ChatClient(start_agent(AGENT_DATA_DIR=str(data_dir)))
     try:
-        assert restarted.say("this number please").text == "Got it, +447700900123. And what's it about?"
-        done = restarted.say("braces for my son")
+        assert restarted.say("braces for my son").text == (
+            "Let me read that back: Jo Bloggs, on the number you're calling from, +447700900123. "
+            "Is that right?"
+        )
+        done = restarted.say("yes", request_id="wa-msg-7")
+        again = restarted.say("yes", request_id="wa-msg-7")  # the gateway lost the answer and asks again
     finally:
         restarted.close()
     assert [a.WhichOneof("action") for a in done.actions] == ["taken_message"]
     message = done.actions[0].taken_message
-    assert (message.name, message.number, message.reason) == (
+    assert (message.name, message.number, message.reason, message.number_is_caller_id) == (
         "Jo Bloggs",
         "+447700900123",
-        "braces for my son",
+        "Braces for my son",
+        True,
     )
-    assert done.history_turns == 10
+    assert (message.channel, message.conversation_id, message.caller) == (
+        agent_pb2.CHANNEL_WHATSAPP,
+        "wa-447700900123",
+        "+447700900123",
+    )
+    assert len(message.message_id) == 32 and message.taken_at_ms > 0
+    assert again == done and done.history_turns == 10  # the same answer, the turn counted once
 
 
 def test_with_an_openai_provider_the_llm_answers_what_the_receptionist_cannot(

@@ -103,7 +103,9 @@ async def test_take_message_tool_and_lookup_tool_answer_from_the_knowledge(
     )
     brain = _brain(fake_openai, knowledge)
     took = await respond_fully(brain, _ask("Please pass that on"))
-    assert took.actions == (TakeMessage("Jo Bloggs", "+447700900123", "moving my check-up"),)
+    assert took.actions == (
+        TakeMessage("Jo Bloggs", "+447700900123", "moving my check-up", number_is_caller_id=True),
+    )
     looked = await respond_fully(brain, _ask("hmm, and the times?"))
     assert looked.text == knowledge.hours
     assert looked.actions == (Lookup("what are your opening hours", "hours"),)

@@ -1,4 +1,4 @@
-"""The receptionist engine: paraphrases, honest deferral, actions by intent, and a message over turns."""
+"""The receptionist engine: paraphrases, deferral, actions by intent (messages: test_message_taking)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from agent_service.brain import (
     EndCall,
     Lookup,
     SendWhatsApp,
-    TakeMessage,
     TextDelta,
     TransferCall,
     Turn,
@@ -77,52 +76,6 @@ async def test_send_me_the_address_sends_it_by_whatsapp(knowledge: Knowledge) ->
         ReceptionistBrain(knowledge), _ask("Can you text me the address?", caller="+447700900123")
     )
     assert answer.actions[-1] == SendWhatsApp("+447700900123", f"{knowledge.name}: {knowledge.address}")
-
-
-async def test_a_message_is_taken_over_several_turns(knowledge: Knowledge) -> None:
-    brain = ReceptionistBrain(knowledge)
-    turns: list[Turn] = []
-    said: list[str] = []
-    actions = []
-    for user in (
-        "Do you do braces?",
-        "yes, a message please",
-        "my name is jo bloggs",
-        "it's oh seven seven double... sorry",
-        "07700 900 123",
-        "I'd like to ask about braces for my son",
-    ):
-        turns.append(Turn("user", user))
-        answer = await respond_fully(brain, Conversation("c", tuple(turns)))
-        turns.append(Turn("agent", answer.text))
-        said.append(answer.text)
-        actions.extend(answer.actions)
-    assert said[1] == "Of course, I'll take a message. What's your name?"
-    assert said[2].startswith("Thank you, Jo Bloggs.")
-    assert said[3].startswith("Sorry, I didn't catch a phone number")
-    assert said[4] == "Got it, 07700900123. And what's it about?"
-    assert actions == [TakeMessage("Jo Bloggs", "07700900123", "I'd like to ask about braces for my son")]
-    assert "call you back on 07700900123" in said[5]
-
-
-async def test_this_number_means_the_callers_own_number(knowledge: Knowledge) -> None:
-    brain = ReceptionistBrain(knowledge)
-    turns = (
-        Turn("user", "can I leave a message"),
-        Turn("agent", "Of course, I'll take a message. What's your name?"),
-        Turn("user", "Sam"),
-        Turn("agent", "Thank you, Sam. What's the best number to call you back on?"),
-    )
-    unknown_caller = Conversation("c", (*turns, Turn("user", "this number is fine")), caller="")
-    answer = await respond_fully(brain, unknown_caller)
-    assert (
-        answer.text
-        == "Sorry, I didn't catch a phone number. Could you give me the number again, digit by digit?"
-    )
-    answer = await respond_fully(
-        brain, Conversation("c", (*turns, Turn("user", "this number is fine")), caller="+447700900123")
-    )
-    assert answer.text == "Got it, +447700900123. And what's it about?"
 
 
 async def test_respond_streams_the_same_events_as_assess(knowledge: Knowledge) -> None:

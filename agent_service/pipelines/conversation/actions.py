@@ -26,8 +26,9 @@ def action_response(action: object, call_sid: str) -> agent_pb2.ConverseResponse
         message = agent_pb2.SendWhatsApp(to=action.to, text=action.text)
         return agent_pb2.ConverseResponse(send_whatsapp=message)
     if isinstance(action, TakeMessage):
-        # The brain has stored the message already; the gateway only records that it happened.
-        log.info("SPEECH_MESSAGE_TAKEN call=%s name=%s", call_sid, action.name)
+        # The gateway stores it; the call (call.py) adds its id and keeps it until the gateway says so.
+        log.info("SPEECH_MESSAGE_TAKEN call=%s", call_sid)
         taken = agent_pb2.TakenMessage(name=action.name, number=action.number, reason=action.reason)
+        taken.number_is_caller_id = action.number_is_caller_id
         return agent_pb2.ConverseResponse(taken_message=taken)
     return None

@@ -19,7 +19,7 @@ from agentlocator.agent.v1 import agent_pb2
 
 from agent_service import metrics as agent_metrics
 from agent_service.brain.base import Brain
-from agent_service.brain.events import Conversation, EndCall, Lookup, TextDelta
+from agent_service.brain.events import Conversation, EndCall, Lookup, TakeMessage, TextDelta
 from agent_service.pipelines.base import CallInfo, Outlet
 from agent_service.pipelines.conversation.actions import action_response
 from agent_service.pipelines.conversation.config import ConversationConfig
@@ -171,6 +171,9 @@ class Replies:
                         await self._say(sentence, timings)
                 elif isinstance(event, Lookup):
                     continue
+                elif isinstance(event, TakeMessage):
+                    # Handed over before the answer is spoken: a caller who hangs up meanwhile loses nothing.
+                    await self._carry_out(event)
                 else:
                     after.append(event)
             for sentence in splitter.flush():
