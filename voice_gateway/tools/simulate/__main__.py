@@ -31,7 +31,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--subprotocol", help="offer this WebSocket subprotocol (real Twilio offers none)")
     parser.add_argument("--dtmf", default="", help="digits to press right after the stream starts")
-    parser.add_argument("--tail", type=float, default=2.0, help="hang up after this many quiet seconds")
+    parser.add_argument(
+        "--tail", type=float, default=3.0, help="hang up after this many quiet seconds (answers take 1-2 s)"
+    )
     parser.add_argument("--interrupt-wav", type=Path, help="then talk over the agent's answer with this WAV")
     parser.add_argument(
         "--interrupt-after-ms", type=int, default=1000, help="...once this much of the answer has played"
@@ -60,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         tail_s=args.tail,
         interrupt=wav_to_mulaw(args.interrupt_wav) if args.interrupt_wav else b"",
         interrupt_after_ms=args.interrupt_after_ms,
+        keep_streaming=True,  # as Twilio does; --fast has no clock to stream on
         on_line=None if args.quiet else lambda line: print(line, flush=True),
     )
     try:

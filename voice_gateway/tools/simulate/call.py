@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from agentlocator_common.telephone_audio import FRAME_BYTES, MULAW_SILENCE, frames
+from agentlocator_common.telephone_audio import FRAME_BYTES, MULAW_SILENCE, frames, mulaw_decode
 from voice_gateway.tools.simulate.live import LiveFeedReader
 from voice_gateway.tools.simulate.options import CallOptions, CallReport, SimulationError
 from voice_gateway.tools.simulate.playout import Playout, PlayoutResult
@@ -100,7 +101,7 @@ class _TwilioCall:
         instructions = parse_connect_stream(answer.text)
         self.report.instructions = instructions
         parameters = {**instructions.parameters, **self.options.parameter_overrides}
-        feed = LiveFeedReader(self.http, self.base, self.report, self.options.on_line)
+        feed = LiveFeedReader(self.http, self.base, self.report, self.options.on_line, self.activity.set)
         await feed.start(parameters)  # before the stream, so the greeting is in it too
         try:
             await self._stream(instructions, parameters)
@@ -154,12 +155,19 @@ class _TwilioCall:
             await self._silent_until_answer_played(ws)
             self.interrupt_frames_sent = 0
             await self._say(ws, self.options.interrupt)
-        await self._wait_for_replies()
-        if self.options.realtime:
-            self.drained.clear()
-            await self.drained.wait()
-        else:
-            await self._echo(ws, self.playout.drain())
+        # Twilio streams the line for as long as the call lasts; the agent's turn-taking runs on that clock.
+        filler = asyncio.create_task(self._silent_until(ws, lambda: False)) if self._streaming else None
+        try:
+            await self._wait_for_replies()
+            if self.options.realtime:
+                self.drained.clear()
+                await self.drained.wait()
+            else:
+                await self._echo(ws, self.playout.drain())
+        finally:
+            if filler is not None:
+                filler.cancel()
+                await asyncio.gather(filler, return_exceptions=True)
         await ws.send(self.stream.stop())
 
     async def _say(self, ws: ClientConnection, audio: bytes) -> None:
@@ -180,13 +188,20 @@ class _TwilioCall:
         if self.interrupt_frames_sent is not None:
             self.interrupt_frames_sent += 1
 
+    @property
+    def _streaming(self) -> bool:
+        return self.options.keep_streaming and self.options.realtime
+
     async def _silent_until_answer_played(self, ws: ClientConnection) -> None:
-        """Twilio keeps streaming while the caller is quiet: silence frames, in real time."""
         played_before = len(self.playout.played)
         wanted = self.options.interrupt_after_ms * 8
+        await self._silent_until(ws, lambda: len(self.playout.played) - played_before >= wanted)
+
+    async def _silent_until(self, ws: ClientConnection, done: Callable[[], bool]) -> None:
+        """Twilio keeps streaming while the caller is quiet: silence frames, in real time."""
         deadline = time.monotonic() + self.options.max_duration_s
         next_send = time.perf_counter()
-        while len(self.playout.played) - played_before < wanted and time.monotonic() < deadline:
+        while not done() and time.monotonic() < deadline:
             await self._send_frame(ws, bytes([MULAW_SILENCE]) * FRAME_BYTES)
             next_send += FRAME_MS / 1000
             await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
@@ -205,12 +220,16 @@ class _TwilioCall:
 
     async def _read(self, ws: ClientConnection) -> None:
         async for message in ws:
-            self.activity.set()
             try:
                 event = self.stream.parse_outbound(message)
             except TwilioWarning as warning:
+                self.activity.set()
                 self.report.twilio_warnings.append(str(warning))
                 continue
+            # While silence streams out, its echo (ECHO) and the marks that follow are not the far end
+            # talking; only audible audio or a clear is.
+            if not self._streaming or isinstance(event, OutboundClear) or _audible(event):
+                self.activity.set()
             if isinstance(event, OutboundMedia):
                 now = time.perf_counter()
                 if self.report.first_audio_delay_ms is None:
@@ -269,3 +288,7 @@ class _TwilioCall:
         self.report.action_status = response.status_code
         self.report.action_content_type = response.headers.get("content-type", "")
         self.report.action_body = response.text
+
+
+def _audible(event: object) -> bool:
+    return isinstance(event, OutboundMedia) and int(abs(mulaw_decode(event.payload).astype(int)).max()) > 64

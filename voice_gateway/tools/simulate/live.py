@@ -52,11 +52,13 @@ class LiveFeedReader:
         base: str,
         report: CallReport,
         on_line: Callable[[str], None] | None,
+        on_event: Callable[[], None] = lambda: None,
     ) -> None:
         self._http = http
         self._base = base
         self._report = report
         self._on_line = on_line
+        self._on_event = on_event  # the agent is busy with the call: the caller keeps holding on
         self._subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -113,6 +115,7 @@ class LiveFeedReader:
                 data += raw.partition(":")[2].strip()
             elif not raw:
                 if data:
+                    self._on_event()
                     parsed = json.loads(data)
                     line = describe(kind, parsed if isinstance(parsed, dict) else {}, said)
                     if line is not None:

@@ -32,6 +32,9 @@ class CallOptions:
     # played, then say `interrupt` over it, as a caller cutting the agent short would.
     interrupt: bytes = b""
     interrupt_after_ms: int = 1000
+    # Real time only: after `audio`, go on streaming silence until the far end goes quiet, as Twilio does
+    # (an agent's turn-taking runs on the media clock, so without it a last utterance never ends).
+    keep_streaming: bool = False
     # The conversation (AI mode): each line as the gateway's live feed reports it; None: only collected.
     on_line: Callable[[str], None] | None = None
     call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
