@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from agent_service.brain.closing import is_closing
+
 
 class Intent(Enum):
     TRANSFER = "transfer"
@@ -41,12 +43,6 @@ _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
             r"|\b(transfer|put)\b.*\b(me|through)\b|\breal person\b|\bhuman\b|\boperator\b",
         ),
         (
-            Intent.GOODBYE,
-            r"^\s*(ok(ay)?,?\s*)?(thanks?( you)?( very much| so much)?,?\s*)?(bye|goodbye|good bye|see you|"
-            r"that'?s (all|it|everything)|nothing else|no,? that'?s (all|it|everything))\b.*$"
-            r"|\b(bye|goodbye)[.!]?\s*$",
-        ),
-        (
             Intent.THANKS,
             r"^\s*(ok(ay)?,?\s*)?(thanks|thank you|cheers|great|perfect|lovely)"
             r"( very much| so much| a lot)?[.!]*\s*$",
@@ -60,6 +56,9 @@ _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
 
 def detect(text: str) -> Intent | None:
     for intent, pattern in _PATTERNS:
+        if intent is Intent.THANKS and is_closing(text):
+            # Only a whole-utterance closing is a goodbye (closing.py): a word in a question never is.
+            return Intent.GOODBYE
         if pattern.search(text):
             return intent
     return None

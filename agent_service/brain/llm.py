@@ -13,6 +13,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agent_service.brain.closing import may_end
 from agent_service.brain.events import BrainEvent, Conversation, Lookup, TextDelta, Turn
 from agent_service.brain.guard import SentenceGate, known_figures, price_bindings
 from agent_service.brain.prompt import chat_messages
@@ -86,13 +87,20 @@ class LlmBrain:
             # Small models say the transfer sentence the prompt gives them but forget the tool call; the
             # caller was promised a person, so the promise is kept.
             calls.append(ToolCall("transfer_call", '{"reason": "the agent said it would transfer"}'))
+        # Models hang up on a question now and then; only the caller's own goodbye (or a handover) ends it.
+        may_end_call = may_end(conversation) or any(call.name == "transfer_call" for call in calls)
         for call in calls:
-            async for event in self._carry_out(call, conversation):
+            async for event in self._carry_out(call, conversation, may_end_call):
                 yield event
 
-    async def _carry_out(self, call: ToolCall, conversation: Conversation) -> AsyncIterator[BrainEvent]:
+    async def _carry_out(
+        self, call: ToolCall, conversation: Conversation, may_end_call: bool
+    ) -> AsyncIterator[BrainEvent]:
         try:
             args = parse_arguments(call.name, call.arguments)
+            if call.name == "end_call" and not may_end_call:
+                log.warning("LLM_END_CALL_REFUSED model=%s: the caller has not said goodbye", self.name)
+                return
             if call.name == "lookup":
                 query = args.get("query", "") or conversation.last_user_text
                 answer = self._receptionist.assess(_asking(conversation, query))

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from agent_service.brain import message_taking as msg
+from agent_service.brain.closing import BEFORE_YOU_GO, GO_ON, asked_anything_else, may_end, wants_more
 from agent_service.brain.events import (
     BrainEvent,
     Conversation,
@@ -72,6 +73,8 @@ class ReceptionistBrain:
             return by_intent
         match = self._index.search(text)
         if match is None or match.confidence < self._threshold:
+            if asked_anything_else(conversation.last_agent_text) and wants_more(text):
+                return _sure("go_on", GO_ON)
             confidence = match.confidence if match else 0.0
             return Assessment(False, self.deferral(), "unknown", confidence)
         doc = self._docs[match.index]
@@ -102,7 +105,9 @@ class ReceptionistBrain:
             return self._transfer()
         if intent is Intent.TAKE_MESSAGE:
             return _sure("take_message", msg.ASK_NAME)
-        if intent is Intent.GOODBYE:
+        if intent is Intent.GOODBYE and not asked_anything_else(conversation.last_agent_text):
+            return _sure("goodbye", BEFORE_YOU_GO)  # a misheard goodbye must cost a question, not the call
+        if intent in (Intent.GOODBYE, Intent.DENY) and may_end(conversation):
             goodbye = f"Thank you for contacting {k.name}. Goodbye!"
             return Assessment(True, (TextDelta(goodbye), EndCall("goodbye")), "goodbye", 1.0)
         if intent is Intent.THANKS:

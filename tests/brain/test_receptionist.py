@@ -66,7 +66,9 @@ async def test_after_a_deferral_put_me_through_transfers(knowledge: Knowledge) -
 
 
 async def test_goodbye_ends_the_conversation(knowledge: Knowledge) -> None:
-    answer = await respond_fully(ReceptionistBrain(knowledge), _ask("Thanks, bye!"))
+    # Answering "anything else?" (a goodbye anywhere else is asked about first: test_no_wrong_hang_up).
+    anything_else = Turn("agent", "You're welcome! Is there anything else I can help with?")
+    answer = await respond_fully(ReceptionistBrain(knowledge), _ask("Thanks, bye!", anything_else))
     assert answer.actions == (EndCall("goodbye"),)
     assert "Goodbye" in answer.text
 

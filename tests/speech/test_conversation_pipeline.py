@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from agentlocator.agent.v1 import agent_pb2
 
+from agent_service.brain.closing import BEFORE_YOU_GO
 from agent_service.pipelines.conversation import ConversationConfig
 from agent_service.speech.openai_compat import OpenAiStt
 from agent_service.speech.piper_tts import PiperTts
@@ -134,7 +135,7 @@ async def test_dtmf_digits_arrive_as_user_input(
     assert pipeline.history[1].role == "user" and pipeline.history[1].text == "1"
 
 
-async def test_silence_gets_one_prompt_then_a_polite_goodbye_and_the_end_of_the_call(
+async def test_silence_gets_one_prompt_then_an_offer_then_a_polite_goodbye_and_the_end_of_the_call(
     piper: PiperTts, whisper: WhisperStt, silero: SileroVad
 ) -> None:
     outlet = PlayoutOutlet()
@@ -142,14 +143,14 @@ async def test_silence_gets_one_prompt_then_a_polite_goodbye_and_the_end_of_the_
     caller = Caller(pipeline, outlet)
     try:
         await greeted(caller)
-        for _ in range(3 * CONFIG.no_input_ms // 20):  # bounded: at most three silences' worth of frames
+        for _ in range(6 * CONFIG.no_input_ms // 20):  # bounded: three silences and the prompts between
             if outlet.of("end_call"):
                 break
             await caller.send_frame(line_noise(0.02, seed=caller.media_ms))
     finally:
         await pipeline.aclose()
     said = [turn.text for turn in pipeline.history]
-    assert said == [CONFIG.greeting, CONFIG.no_input_prompt, CONFIG.no_input_goodbye]
+    assert said == [CONFIG.greeting, CONFIG.no_input_prompt, CONFIG.no_input_offer, CONFIG.no_input_goodbye]
     assert outlet.of("end_call")[0].end_call.goodbye_sent
 
 
@@ -161,7 +162,13 @@ async def test_a_goodbye_is_spoken_before_the_call_is_ended(
     caller = Caller(pipeline, outlet)
     try:
         await greeted(caller)
+        # A goodbye ends the call only as the answer to "anything else?" (tests/brain/test_no_wrong_hang_up).
         await caller.stream(telephone(piper, "Thank you, goodbye.") + line_noise(0.7))
+        await outlet.until(lambda o: len(o.of("mark")) == 2)
+        while outlet.queued_ms:
+            await caller.send_frame(line_noise(0.02))
+        assert pipeline.history[-1].text == BEFORE_YOU_GO and not outlet.of("end_call")
+        await caller.stream(line_noise(0.3) + telephone(piper, "No, that's all.", seed=4) + line_noise(0.7))
         await outlet.until(lambda o: bool(o.of("end_call")))
     finally:
         await pipeline.aclose()

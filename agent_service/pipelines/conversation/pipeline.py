@@ -56,7 +56,7 @@ class ConversationPipeline:
         self._now_ms = 0  # the media clock: end of the latest caller frame
         self._probability = 0.0
         self._last_activity_ms = 0
-        self._prompted = False
+        self._silences = 0  # no-input timeouts since the caller last spoke
         self._dtmf = ""
         self._dtmf_at_ms = 0
         self._frames_before_ready = 0
@@ -165,6 +165,7 @@ class ConversationPipeline:
     async def _on_turn_event(self, event: SpeechStarted | BargeIn | SpeechEnded) -> None:
         self._last_activity_ms = self._now_ms
         if isinstance(event, SpeechStarted):
+            self._silences = 0  # a later silence is asked about again, never taken for the last one
             await self._user_turn_event(agent_pb2.TURN_EVENT_KIND_USER_STARTED_SPEAKING, event.start_ms)
         elif isinstance(event, BargeIn):
             await self._replies.interrupt(event.at_ms, event.speech_ms)
@@ -192,9 +193,11 @@ class ConversationPipeline:
         ):
             return
         self._last_activity_ms = self._now_ms
-        if not self._prompted:
-            self._prompted = True
+        self._silences += 1
+        if self._silences == 1:
             self._replies.say(self.config.no_input_prompt)
+        elif self._silences == 2:
+            self._replies.say(self.config.no_input_offer)
         else:
             self._replies.ending = True
             self._replies.say(self.config.no_input_goodbye, end_reason="no input")

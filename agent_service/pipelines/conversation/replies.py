@@ -60,6 +60,7 @@ class Replies:
         self._voice: asyncio.Future[TextToSpeech] = asyncio.get_running_loop().create_future()
         self._task: asyncio.Task[None] | None = None
         self._utterance = 0
+        self._unclear_turns = 0  # utterances in a row that gave no words
         # An utterance whose transcription a barge-in cancelled: prepended to the next one, never lost.
         self._untranscribed: telephone_audio.Pcm | None = None
 
@@ -148,6 +149,10 @@ class Replies:
         timings.stt_final = time.monotonic()
         if not text.strip():
             log.info("SPEECH_EMPTY_TRANSCRIPT call=%s samples=%d", self.call.call_sid, len(utterance))
+            self._unclear_turns += 1
+            once_more = self._unclear_turns == 1
+            prompt = self.config.unclear_prompt if once_more else self.config.unclear_offer
+            await self._speak_only(prompt, timings=None)
             return
         await self._answer_text(text, timings, hangover_ms=hangover_ms)
 
@@ -155,6 +160,7 @@ class Replies:
         if not timings.stt_final:
             timings.stt_final = time.monotonic()
         self._utterance += 1
+        self._unclear_turns = 0
         log.info("SPEECH_USER call=%s text=%r", self.call.call_sid, text)
         await self._transcript(agent_pb2.ROLE_USER, text, f"user-{self._utterance}")
         self.history.add_user(text)
