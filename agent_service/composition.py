@@ -18,6 +18,7 @@ from agent_service.pipelines.conversation import ConversationCalls, Conversation
 from agent_service.pipelines.conversation.resumption import CallHistories
 from agent_service.pipelines.echo import EchoPipeline
 from agent_service.settings import AgentSettings
+from agent_service.speech.hints import hints_for
 from agent_service.speech.registry import SpeechConfig, SpeechRegistry
 from agent_service.speech.turns import TurnPolicy
 from agent_service.synthesis import Synthesizer
@@ -32,6 +33,7 @@ class Agent:
     pipeline: PipelineSpec
     chat_memory: ChatMemory
     synthesizer: Synthesizer
+    speech: SpeechRegistry
 
 
 def build_agent(settings: AgentSettings) -> Agent:
@@ -39,7 +41,8 @@ def build_agent(settings: AgentSettings) -> Agent:
     unverified; speech models load later (warm-up or first use), so a broken voice never stops start-up."""
     knowledge = load_knowledge(settings.knowledge_file)
     brain = build_brain(settings, knowledge)
-    speech = SpeechRegistry(SpeechConfig.from_settings(settings))
+    hints = hints_for(knowledge, settings.stt_hints)
+    speech = SpeechRegistry(SpeechConfig.from_settings(settings, hints))
     return assemble(settings, brain, speech, greeting=settings.greeting or knowledge.greeting)
 
 
@@ -56,6 +59,7 @@ def assemble(settings: AgentSettings, brain: Brain, speech: SpeechRegistry, *, g
         pipeline=build_pipeline(settings, brain, speech, greeting),
         chat_memory=chat_memory,
         synthesizer=Synthesizer(speech, greeting),
+        speech=speech,
     )
 
 

@@ -25,6 +25,7 @@ LLM_PROVIDERS = ("receptionist", "local", "openai")
 LOCAL_LLMS = ("qwen1.5b", "qwen0.5b")
 VAD_PROVIDERS = ("silero",)
 STT_PROVIDERS = ("whisper", "openai")
+STT_HINTS = ("hotwords", "prompt", "off")
 TTS_PROVIDERS = ("piper", "openai")
 
 
@@ -78,6 +79,7 @@ class AgentSettings:
     stt_base_url: str = "https://api.openai.com/v1"
     stt_api_key: str = ""
     stt_model: str = "whisper-1"
+    stt_hints: str = "prompt"  # the knowledge file's words given to Whisper: prompt, hotwords or off
     tts_base_url: str = "https://api.openai.com/v1"
     tts_api_key: str = ""
     tts_model: str = "tts-1"
@@ -153,6 +155,7 @@ class AgentSettings:
             stt_base_url=read.parse("STT_BASE_URL", _http_url, d.stt_base_url),
             stt_api_key=read.parse("STT_API_KEY", str, d.stt_api_key),
             stt_model=read.parse("STT_MODEL", str, d.stt_model),
+            stt_hints=read.parse("STT_HINTS", _one_of(list(STT_HINTS), "mode"), d.stt_hints),
             tts_base_url=read.parse("TTS_BASE_URL", _http_url, d.tts_base_url),
             tts_api_key=read.parse("TTS_API_KEY", str, d.tts_api_key),
             tts_model=read.parse("TTS_MODEL", str, d.tts_model),

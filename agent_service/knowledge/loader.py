@@ -16,7 +16,7 @@ import yaml
 DEMO_KNOWLEDGE_FILE = Path(__file__).with_name("demo.yaml")
 
 _REQUIRED_TEXT = ("name", "greeting", "hours", "address", "transfer_number", "language", "persona")
-_OPTIONAL_LISTS = ("closed_on", "not_offered")
+_OPTIONAL_LISTS = ("closed_on", "not_offered", "vocabulary")
 _KNOWN_KEYS = frozenset((*_REQUIRED_TEXT, *_OPTIONAL_LISTS, "services", "faqs"))
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -48,6 +48,9 @@ class Knowledge:
     persona: str
     closed_on: tuple[str, ...] = ()
     not_offered: tuple[str, ...] = ()
+    # Names and words callers say that speech recognition should expect (staff, street, town, brands);
+    # never an answer, only a hint to the ears (agent_service/speech/hints.py).
+    vocabulary: tuple[str, ...] = ()
     services: tuple[Service, ...] = ()
     faqs: tuple[Faq, ...] = ()
 
@@ -110,6 +113,7 @@ class _Parser:
             **text,
             closed_on=lists["closed_on"],
             not_offered=lists["not_offered"],
+            vocabulary=lists["vocabulary"],
             services=tuple(
                 Service(**pair)
                 for pair in self._records(fields.get("services"), "services", ("name", "price"))

@@ -16,6 +16,7 @@ from typing import Any
 from agent_service.errors import ProtocolError
 from agent_service.settings import AgentSettings
 from agent_service.speech.base import SpeechToText, TextToSpeech, Vad
+from agent_service.speech.hints import SpeechHints
 from agent_service.speech.openai_compat import OpenAiStt, OpenAiTts
 from agent_service.speech.piper_tts import PiperTts
 from agent_service.speech.silero import SileroVad
@@ -39,9 +40,11 @@ class SpeechConfig:
     tts_model: str
     tts_voice: str
     http_timeout_s: float
+    # The business's own words for the ears, built from the knowledge file once by the composition root.
+    stt_hints: SpeechHints = SpeechHints()
 
     @classmethod
-    def from_settings(cls, settings: AgentSettings) -> SpeechConfig:
+    def from_settings(cls, settings: AgentSettings, hints: SpeechHints | None = None) -> SpeechConfig:
         return cls(
             vad=settings.vad_provider,
             stt=settings.stt_provider,
@@ -56,6 +59,7 @@ class SpeechConfig:
             tts_model=settings.tts_model,
             tts_voice=settings.tts_voice,
             http_timeout_s=settings.speech_timeout_s,
+            stt_hints=hints or SpeechHints(),
         )
 
 
@@ -71,7 +75,7 @@ def _silero(config: SpeechConfig) -> Vad:
 
 
 def _whisper(config: SpeechConfig) -> SpeechToText:
-    return WhisperStt(threads=config.stt_threads, language=config.stt_language)
+    return WhisperStt(threads=config.stt_threads, language=config.stt_language, hints=config.stt_hints)
 
 
 def _openai_stt(config: SpeechConfig) -> SpeechToText:

@@ -10,6 +10,7 @@ import numpy as np
 
 from agent_service.errors import ModelLoadError
 from agent_service.speech.checksums import WHISPER_TINY_EN_MODEL_BIN, verify
+from agent_service.speech.hints import SpeechHints
 from agentlocator_common.telephone_audio import Pcm, resample, to_float
 
 WHISPER_RATE = 16000
@@ -26,7 +27,13 @@ class WhisperStt:
     name = "whisper"
 
     def __init__(
-        self, model_dir: Path | None = None, *, threads: int = 1, language: str = "en", beam_size: int = 5
+        self,
+        model_dir: Path | None = None,
+        *,
+        threads: int = 1,
+        language: str = "en",
+        beam_size: int = 5,
+        hints: SpeechHints | None = None,
     ) -> None:
         # Lazy, like the model package: faster-whisper loads only for STT_PROVIDER=whisper.
         from faster_whisper import WhisperModel  # type: ignore[import-untyped]
@@ -44,6 +51,7 @@ class WhisperStt:
         # Greedy decoding (beam 1) turned "opening hours" into "opening now" on padded telephone audio;
         # beam 5 fixed it for ~50 ms more per utterance here.
         self._beam_size = beam_size
+        self._hints = hints or SpeechHints()
         # ctranslate2 models are not re-entrant per replica; one decode at a time per process.
         self._lock = threading.Lock()
 
@@ -62,5 +70,7 @@ class WhisperStt:
                 without_timestamps=True,
                 condition_on_previous_text=False,
                 vad_filter=False,
+                hotwords=self._hints.hotwords or None,
+                initial_prompt=self._hints.prompt or None,
             )
             return " ".join(segment.text.strip() for segment in segments).strip()
