@@ -21,7 +21,8 @@ from agent_service.brain.events import (
     TransferCall,
 )
 from agent_service.brain.intents import Intent, detect
-from agent_service.brain.retrieval import Bm25Index
+from agent_service.brain.matching import KnowledgeMatcher
+from agent_service.brain.retrieval import Matcher
 from agent_service.knowledge import Knowledge
 
 DEFAULT_CONFIDENCE = 0.6
@@ -50,11 +51,14 @@ class Assessment:
 class ReceptionistBrain:
     name = "receptionist"
 
-    def __init__(self, knowledge: Knowledge, threshold: float = DEFAULT_CONFIDENCE) -> None:
+    def __init__(
+        self, knowledge: Knowledge, threshold: float = DEFAULT_CONFIDENCE, matcher: Matcher | None = None
+    ) -> None:
         self.knowledge = knowledge
         self._threshold = threshold
-        self._docs = _documents(knowledge)
-        self._index = Bm25Index([doc.text for doc in self._docs])
+        self._docs = documents(knowledge)
+        # `matcher` indexes documents(knowledge) in that order (bench/understanding.py passes the old one).
+        self._index = matcher or KnowledgeMatcher([doc.text for doc in self._docs], _phrases(knowledge))
 
     async def respond(self, conversation: Conversation) -> AsyncIterator[BrainEvent]:
         for event in self.assess(conversation).events:
@@ -135,6 +139,11 @@ class ReceptionistBrain:
         return Assessment(True, events, "transfer", 1.0)
 
 
+def _phrases(k: Knowledge) -> list[str]:
+    """Names a misheard phrase may be corrected to ("deep wide turning" → "teeth whitening")."""
+    return [*(s.name for s in k.services), *k.not_offered, *k.vocabulary]
+
+
 def _sure(topic: str, text: str) -> Assessment:
     return Assessment(True, (TextDelta(text),), topic, 1.0)
 
@@ -144,7 +153,7 @@ def _open_sentences(hours: str) -> str:
     return " ".join(s for s in sentences if not re.search(r"\bclosed\b", s, re.I)) or hours
 
 
-def _documents(k: Knowledge) -> list[_Doc]:
+def documents(k: Knowledge) -> list[_Doc]:
     docs = [
         _Doc("hours", f"opening hours when open close {k.hours}", k.hours),
         _Doc("address", f"address where located {k.address}", k.address),

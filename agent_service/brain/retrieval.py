@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -21,6 +22,8 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 # Words that carry no topic. Kept small on purpose: "open", "close", "where", "when" carry the intent.
+# The second block is how people talk on the phone (fillers, "you lot", "at the moment", "half five"):
+# left in, each would count against the confidence as a word the knowledge has never seen.
 _STOPWORDS = frozenset(
     _words(
         """
@@ -34,8 +37,18 @@ _STOPWORDS = frozenset(
         whats whens wheres which who whom whose will with wondering wont would yes you your youre
         yours youve
         """
+        """
+        um umm uh uhh er erm ah ahh oh ooh hmm mm hiya love mate guys lot lots kind sort kinda sorta
+        roughly basically actually literally honestly still anywhere anybody everyone anyway done
+        come coming came pop popping drop moment minute currently now right sure quite bit
+        her him his hers hes shes theyre im its whos whats wheres thats ill youll weve hed
+        two three four five six seven eight nine ten eleven twelve half quarter
+        option options name named possible able possibly maybe perhaps all leave put out moved squeeze
+        next last week weeks mum dad mother father wife husband partner friend per
+        """
     )
 )
+STOPWORDS = _STOPWORDS
 
 # Paraphrases folded onto one canonical token, for queries and documents alike.
 _SYNONYM_GROUPS: dict[str, tuple[str, ...]] = {
@@ -46,21 +59,27 @@ _SYNONYM_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "address": _words(
         "where located location based find directions street postcode situated whereabouts address "
-        "place premises office clinic surgery"
+        "place premises office clinic surgery satnav road"
     ),
     "price": _words(
-        "prices cost costs much charge charges fee fees expensive cheap pricing quote rate rates"
+        "prices cost costs much charge charges fee fees expensive cheap pricing quote rate rates pricey "
+        "damage"
     ),
     "closed": _words("shut shuts closed"),
     "holiday": _words("holidays bank"),
     "parking": _words("park car carpark drive parked"),
+    "home": _words("house visit visits"),
     "pay": _words(
-        "payment paying card cash credit debit contactless instalments installments finance plans plan"
+        "payment paying card cards cash credit debit contactless instalments installments finance plans "
+        "plan monthly"
     ),
-    "emergency": _words("toothache pain urgent urgently hurts hurting broken swollen asap emergency"),
+    "emergency": _words(
+        "toothache pain urgent urgently hurts hurting broken swollen asap emergency killing chip chipped "
+        "cracked abscess agony"
+    ),
     "cancel": _words("cancel cancellation reschedule move change postpone rearrange"),
     "book": _words("booking appointment appointments reserve schedule online website"),
-    "children": _words("child kids kid son daughter baby toddler teenager children"),
+    "children": _words("child kids kid son daughter baby toddler teenager children boy girl"),
     "dentist": _words("dentists doctor doctors hygienist staff team dr"),
     "clean": _words("cleaning polish scale hygiene"),
     "checkup": _words("check examination exam checkup"),
@@ -92,11 +111,22 @@ def terms(text: str) -> list[str]:
     return out
 
 
+def known_word(word: str) -> bool:
+    """A word that could name a topic: not a stop-word, not a number, three letters or more."""
+    return word.isalpha() and len(word) >= 3 and word.replace("'", "") not in _STOPWORDS
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     index: int
     score: float
     confidence: float
+
+
+class Matcher(Protocol):
+    """Finds the document that answers a question, with a confidence in [0, 1] the brain thresholds."""
+
+    def search(self, query: str) -> Match | None: ...
 
 
 class Bm25Index:
@@ -113,6 +143,15 @@ class Bm25Index:
         # BM25+ style idf, always positive, so a word in every document still counts a little.
         self._idf = {term: math.log(1 + (n - count + 0.5) / (count + 0.5)) for term, count in df.items()}
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+
+    def vocabulary(self) -> Callable[[str], bool]:
+        """Whether a word means something the documents mention (itself, its stem or a synonym)."""
+
+        def known(word: str) -> bool:
+            found = terms(word)
+            return bool(found) and all(term in self._idf for term in found)
+
+        return known
 
     def search(self, query: str) -> Match | None:
         q = terms(query)
