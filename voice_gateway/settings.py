@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from voice_gateway.settings_values import boolean as _bool
+from voice_gateway.settings_values import non_negative_int as _non_negative_int
+from voice_gateway.settings_values import port as _port
+from voice_gateway.settings_values import positive_float as _positive_float
+from voice_gateway.settings_values import positive_int as _positive_int
+
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.StrEnum)
 
@@ -212,43 +218,6 @@ class _Reader:
             return convert(raw)
         except ValueError as exc:
             raise SettingsError(f"{name}={raw!r} is invalid: {exc}") from None
-
-
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 0 <= value <= 65535:
-        raise ValueError("expected a TCP port from 0 to 65535")
-    return value
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value <= 0:
-        raise ValueError("expected a positive whole number")
-    return value
-
-
-def _non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("expected a whole number, 0 or more (0 turns the limit off)")
-    return value
-
-
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0:
-        raise ValueError("expected a positive number")
-    return value
-
-
-def _bool(raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("expected true or false")
 
 
 def _log_level(raw: str) -> str:
