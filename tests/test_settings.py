@@ -28,6 +28,10 @@ def test_defaults_need_no_environment() -> None:
         ({"PUBLIC_BASE_URL": "https://voice.example.com/?x=1"}, "query string"),
         ({"HANGUP_ON_STREAM_END": "maybe"}, "HANGUP_ON_STREAM_END="),
         ({"MAX_WS_FRAME_BYTES": "-1"}, "MAX_WS_FRAME_BYTES="),
+        ({"HEADER_TIMEOUT_S": "0"}, "HEADER_TIMEOUT_S="),
+        ({"KEEP_ALIVE_TIMEOUT_S": "soon"}, "KEEP_ALIVE_TIMEOUT_S="),
+        ({"MAX_CONNECTIONS": "-1"}, "MAX_CONNECTIONS="),
+        ({"MAX_CONNECTIONS_PER_CLIENT": "many"}, "MAX_CONNECTIONS_PER_CLIENT="),
     ],
 )
 def test_a_wrong_value_names_the_variable(env: dict[str, str], needle: str) -> None:

@@ -1,7 +1,8 @@
 """`python -m voice_gateway`: the gateway under Hypercorn, configured from the environment.
 
-With WS_SERVER=websockets (the default) the Media Streams WebSocket is served by `server/` (our own
-listener and `websockets`' sans-IO protocol); every HTTP route is Hypercorn's either way.
+Every connection is accepted by our own listener (`server/`: connection caps, request-head and
+keep-alive timeouts). With WS_SERVER=websockets (the default) it serves the Media Streams WebSocket on
+`websockets`' sans-IO protocol; with WS_SERVER=hypercorn that goes to Hypercorn like every HTTP route.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import signal
 import socket
 import sys
 
-from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from agentlocator_common import logs
+from voice_gateway import metrics
 from voice_gateway.app import create_app, startup_warnings
 from voice_gateway.server import hypercorn_handoff as serving
+from voice_gateway.server.admission import Admission, ListenerLimits, raise_fd_limit
 from voice_gateway.settings import Settings, SettingsError, WsServer
 from voice_gateway.storage import migrate
 from voice_gateway.twilio.twiml import STREAM_PATH
@@ -35,8 +37,17 @@ def hypercorn_config(settings: Settings, sock: socket.socket) -> Config:
     # Our own 64 KiB frame limit counts oversized frames as bad and keeps the call; Hypercorn's limit
     # (which closes the socket with 1009) only stops absurd frames.
     config.websocket_max_message_size = max(1 << 20, settings.max_ws_frame_bytes * 4)
-    config.keep_alive_timeout = 75
+    config.keep_alive_timeout = settings.keep_alive_timeout_s
     return config
+
+
+def listener_limits(settings: Settings) -> ListenerLimits:
+    return ListenerLimits(
+        header_timeout_s=settings.header_timeout_s,
+        keep_alive_timeout_s=settings.keep_alive_timeout_s,
+        max_connections=settings.max_connections,
+        max_connections_per_client=settings.max_connections_per_client,
+    )
 
 
 async def _serve(settings: Settings) -> None:
@@ -47,6 +58,21 @@ async def _serve(settings: Settings) -> None:
         print(f"voice_gateway: {line}", file=sys.stderr, flush=True)
         raise SystemExit(2)
     log.info("DATABASE_READY %s", line)
+    # Before any socket opens: the soft limit (often 1024) is what runs out under a connection flood.
+    fd_limit = raise_fd_limit()
+    limits = listener_limits(settings)
+    admission = Admission(limits, fd_limit)
+    metrics.CONNECTIONS_OPEN.set_function(lambda: admission.open)
+    log.info(
+        "LISTENER_LIMITS fd_limit=%d fd_budget=%d max_connections=%d per_client=%d header_timeout_s=%g "
+        "keep_alive_timeout_s=%g",
+        fd_limit,
+        admission.fd_budget,
+        limits.max_connections,
+        limits.max_connections_per_client,
+        limits.header_timeout_s,
+        limits.keep_alive_timeout_s,
+    )
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET6 if ":" in settings.bind_host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -56,21 +82,22 @@ async def _serve(settings: Settings) -> None:
     port = sock.getsockname()[1]
     for warning in startup_warnings(settings):
         log.warning("%s", warning)
+    # Before the line below: whoever reads it may send SIGTERM at once, and must get a graceful stop.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     # Printed whatever LOG_LEVEL says: supervisors and tests wait for this line to learn the port.
     print(
         f"GATEWAY_LISTENING host={settings.bind_host} port={port} mode={settings.ws_mode.value} "
         f"ws_server={settings.ws_server.value}",
         flush=True,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     config = hypercorn_config(settings, sock)
-    if settings.ws_server is WsServer.HYPERCORN:
-        await serve(app, config, shutdown_trigger=stop.wait)
-    else:
-        await serving.serve(app, STREAM_PATH, app.media_streams, config, sock, stop.wait)
+    # WS_SERVER=hypercorn hands the Media Streams path to Hypercorn too; the listener's limits still apply.
+    media_path = STREAM_PATH if settings.ws_server is WsServer.WEBSOCKETS else None
+    connections = serving.Connections(admission)
+    await serving.serve(app, media_path, app.media_streams, config, sock, stop.wait, limits, connections)
     log.info("GATEWAY_STOPPED")
 
 

@@ -74,6 +74,17 @@ GREETING_PREVIEWS = Counter(
     "Greeting recordings the console asked the agent for",
     ["result"],
 )
+CONNECTIONS_OPEN = Gauge("agentlocator_connections_open", "TCP connections open on the gateway's port")
+CONNECTIONS_REFUSED = Counter(
+    "agentlocator_connections_refused",
+    "Connections closed on arrival because a cap was full (per_client, total, fd_limit)",
+    ["reason"],
+)
+CONNECTION_TIMEOUTS = Counter(
+    "agentlocator_connection_timeouts",
+    "Connections closed for silence: a request head not finished in time, or keep-alive idle",
+    ["phase"],
+)
 
 
 def route_label(endpoint: str | None) -> str:

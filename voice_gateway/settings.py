@@ -107,6 +107,11 @@ class Settings:
     api_rate_limit_per_minute: int = 120
     signature_failure_limit_per_minute: int = 20
     trust_proxy_headers: bool = False
+    # The listener (voice_gateway/server/): head and keep-alive timeouts, connection caps (0 turns one off).
+    header_timeout_s: float = 10.0
+    keep_alive_timeout_s: float = 75.0
+    max_connections: int = 4096
+    max_connections_per_client: int = 512
     # Operator console (voice_gateway/console/): its password besides API_TOKEN, and the file it shows.
     console_password: str | None = field(default=None, repr=False)
     # Sign-in attempts at /console/login a minute, per client address and in total (console/throttle.py).
@@ -177,6 +182,10 @@ class Settings:
                 "SIGNATURE_FAILURE_LIMIT_PER_MINUTE", _non_negative_int, 20
             ),
             trust_proxy_headers=reader.parse("TRUST_PROXY_HEADERS", _bool, False),
+            header_timeout_s=reader.parse("HEADER_TIMEOUT_S", _positive_float, 10.0),
+            keep_alive_timeout_s=reader.parse("KEEP_ALIVE_TIMEOUT_S", _positive_float, 75.0),
+            max_connections=reader.parse("MAX_CONNECTIONS", _non_negative_int, 4096),
+            max_connections_per_client=reader.parse("MAX_CONNECTIONS_PER_CLIENT", _non_negative_int, 512),
             console_password=reader.secret("CONSOLE_PASSWORD", MIN_CONSOLE_SECRET),
             console_login_limit_per_minute=reader.parse(
                 "CONSOLE_LOGIN_LIMIT_PER_MINUTE", _non_negative_int, 5

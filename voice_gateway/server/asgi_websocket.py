@@ -47,11 +47,13 @@ class AsgiWebSocket(asyncio.Protocol):
         max_size: int,
         server: tuple[str, int] | None,
         tasks: set[asyncio.Task[None]] | None = None,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
         self._app = app
         self._server = server
         # The server's set of connection tasks, which graceful shutdown waits for.
         self._tasks = tasks
+        self._on_lost = on_lost  # gives the connection's place back to the listener's admission
         self._chosen: Subprotocol | None = None
 
         def select(_ws: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
@@ -96,6 +98,8 @@ class AsgiWebSocket(asyncio.Protocol):
         self._disconnect(1006)
         if self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
+        if self._on_lost is not None:
+            self._on_lost()
 
     def pause_writing(self) -> None:
         if self._drained is None or self._drained.done():
