@@ -19,10 +19,12 @@ from urllib.parse import unquote
 
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidState
-from websockets.frames import Frame, Opcode
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 from websockets.typing import BytesLike, Subprotocol
+
+from voice_gateway import metrics
 
 log = logging.getLogger("voice_gateway.ws")
 
@@ -121,24 +123,36 @@ class AsgiWebSocket(asyncio.Protocol):
             opcode = event.opcode
             if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
                 if event.fin:
-                    self._push_data(event.data, opcode is Opcode.TEXT)
+                    if not self._push_data(event.data, opcode is Opcode.TEXT):
+                        break
                 else:
                     self._fragments, self._fragment_text = [bytes(event.data)], opcode is Opcode.TEXT
             elif opcode is Opcode.CONT:
                 self._fragments.append(bytes(event.data))
                 if event.fin:
-                    self._push_data(b"".join(self._fragments), self._fragment_text)
-                    self._fragments = []
+                    data, self._fragments = b"".join(self._fragments), []
+                    if not self._push_data(data, self._fragment_text):
+                        break
             elif opcode is Opcode.CLOSE:
                 received = self._ws.close_rcvd
                 self._disconnect(received.code if received is not None else 1005)
         self._flush()
 
-    def _push_data(self, data: BytesLike, text: bool) -> None:
-        if text:
-            self._push({"type": "websocket.receive", "text": bytes(data).decode()})
-        else:
+    def _push_data(self, data: BytesLike, text: bool) -> bool:
+        """Hand a whole message to the app; False when it failed the connection (RFC 6455 8.1)."""
+        if not text:
             self._push({"type": "websocket.receive", "bytes": bytes(data)})
+            return True
+        try:
+            decoded = bytes(data).decode()
+        except UnicodeDecodeError:
+            metrics.WS_BAD_FRAMES.labels("invalid_utf8").inc()
+            log.info("WS_CLOSED_INVALID_UTF8 code=1007")
+            self._ws.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text message")
+            self._disconnect(CloseCode.INVALID_DATA)
+            return False
+        self._push({"type": "websocket.receive", "text": decoded})
+        return True
 
     def _start(self, request: Request) -> None:
         self._request = request
@@ -240,6 +254,8 @@ class AsgiWebSocket(asyncio.Protocol):
 
     def _accept(self, message: Message) -> None:
         assert self._request is not None
+        if self._ws.eof_sent or self._ws.state is not self._ws.state.CONNECTING:
+            return  # the client left or broke the protocol before the answer; receive() tells the app
         self._chosen = cast(Subprotocol | None, message.get("subprotocol"))
         response = self._ws.accept(self._request)
         for name, value in message.get("headers") or []:
@@ -251,6 +267,10 @@ class AsgiWebSocket(asyncio.Protocol):
             self._disconnect(1006)
 
     def _respond_http(self) -> None:
+        if self._ws.eof_sent:
+            # Answered already (the app refused, then returned: its close runs twice), or the client
+            # closed or broke the protocol before the answer: the connection is over either way.
+            return
         start = self._response_start or {"status": 500, "headers": []}
         status = http.HTTPStatus(int(start["status"]))
         headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])])
