@@ -80,8 +80,11 @@ class MediaStreamServer:
         self.stats.frames += 1
         if isinstance(frame, bytes):
             return self._bad(BadFrameKind.BINARY, f"{len(frame)}-byte binary frame; Twilio sends JSON text")
-        if len(frame) > self.max_frame_bytes:
-            return self._bad(BadFrameKind.OVERSIZED, f"{len(frame)} bytes > limit {self.max_frame_bytes}")
+        # The limit is in bytes, as on the wire: a character is up to 4 of them ('€' is 3). An ASCII
+        # frame (every real Twilio frame) is one byte a character, and isascii() costs nothing.
+        size = len(frame) if frame.isascii() else len(frame.encode("utf-8", "surrogatepass"))
+        if size > self.max_frame_bytes:
+            return self._bad(BadFrameKind.OVERSIZED, f"{size} bytes > limit {self.max_frame_bytes}")
         try:
             message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
