@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from agent_service.brain.base import Brain
+from agent_service.brain.matching import KnowledgeMatcher
 from agent_service.brain.receptionist import ReceptionistBrain, documents
 from agent_service.brain.retrieval import Matcher
 from agent_service.composition import conversation_config
@@ -47,6 +48,7 @@ from agent_service.speech.turns import SpeechEnded, TurnTaker
 from agent_service.speech.whisper_stt import WhisperStt
 from agentlocator_common import telephone_audio
 from agentlocator_common.telephone_audio import Pcm
+from bench.embedding_matcher import AgreementMatcher, EmbeddingMatcher, MiniLm
 from tests.eval.scoring import OUTCOMES, Judge, Tally, tally
 from tests.eval.understanding_set import HELD_OUT, QUESTIONS
 from tests.speech.conftest import line_noise, telephone
@@ -68,9 +70,18 @@ def previous_index(rev: str, texts: list[str]) -> Matcher:
     return index
 
 
-def brains(knowledge: Knowledge, rev: str) -> dict[str, Brain]:
-    old = previous_index(rev, [doc.text for doc in documents(knowledge)])
-    return {"before": ReceptionistBrain(knowledge, matcher=old), "matcher": ReceptionistBrain(knowledge)}
+def brains(knowledge: Knowledge, rev: str, embedding: Path | None) -> dict[str, Brain]:
+    texts = [doc.text for doc in documents(knowledge)]
+    found: dict[str, Brain] = {
+        "before": ReceptionistBrain(knowledge, matcher=previous_index(rev, texts)),
+        "matcher": ReceptionistBrain(knowledge),
+    }
+    if embedding is not None:
+        nearest = EmbeddingMatcher(MiniLm(embedding), texts)
+        both = AgreementMatcher(KnowledgeMatcher.for_knowledge(knowledge, texts), nearest)
+        found["embedding"] = ReceptionistBrain(knowledge, matcher=nearest)
+        found["matcher+embedding"] = ReceptionistBrain(knowledge, matcher=both)
+    return found
 
 
 def caller_line(piper: PiperTts, text: str, seed: int) -> bytes:
@@ -129,9 +140,9 @@ def listen(knowledge: Knowledge, questions: Questions, hint_modes: list[str]) ->
 
 
 async def score(
-    knowledge: Knowledge, questions: Questions, heard: dict[str, list[str]], rev: str
+    knowledge: Knowledge, questions: Questions, heard: dict[str, list[str]], by_name: dict[str, Brain]
 ) -> dict[str, object]:
-    judge, brain_by_name = Judge(knowledge), brains(knowledge, rev)
+    judge = Judge(knowledge)
     print("\n| set | heard as | matcher | questions |", " | ".join(OUTCOMES), "| right or rightly deferred |")
     print("|---|---|---|---|" + "---|" * (len(OUTCOMES) + 1))
     report: dict[str, object] = {}
@@ -139,7 +150,7 @@ async def score(
     for set_name in SETS:
         index = [i for i, (name, _) in enumerate(questions) if name == set_name]
         for mode, transcripts in heard.items():
-            for brain_name, brain in brain_by_name.items():
+            for brain_name, brain in by_name.items():
                 rows = [(questions[i][1][0], transcripts[i], questions[i][1][1]) for i in index]
                 result = await tally(brain, judge, rows)
                 label = "typed text" if mode == "text" else f"speech, hints {mode}"
@@ -154,8 +165,11 @@ async def score(
     return report
 
 
-def run(hint_modes: list[str], rev: str, dump: Path | None, heard_from: Path | None) -> None:
+def run(
+    hint_modes: list[str], rev: str, dump: Path | None, heard_from: Path | None, embedding: Path | None
+) -> None:
     knowledge = load_knowledge(DEMO_KNOWLEDGE_FILE)
+    by_name = brains(knowledge, rev, embedding)
     questions = [(name, q) for name, items in SETS.items() for q in items]
     if heard_from is not None:
         heard = json.loads(heard_from.read_text())["heard"]
@@ -163,7 +177,7 @@ def run(hint_modes: list[str], rev: str, dump: Path | None, heard_from: Path | N
         heard = listen(knowledge, questions, hint_modes)
         if dump is not None:  # the slow part is kept even if scoring fails
             dump.write_text(json.dumps({"heard": heard}, indent=1))
-    report = asyncio.run(score(knowledge, questions, heard, rev))
+    report = asyncio.run(score(knowledge, questions, heard, by_name))
     if dump is not None:
         dump.write_text(json.dumps({"heard": heard, "rows": report}, indent=1))
 
@@ -178,8 +192,9 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE, help="the commit whose matcher is the baseline")
     parser.add_argument("--json", type=Path, help="write every transcript and answer here")
     parser.add_argument("--heard", type=Path, help="score the transcripts of an earlier --json instead")
+    parser.add_argument("--embedding", type=Path, help="also MiniLM matchers (bench/embedding_matcher.py)")
     args = parser.parse_args()
-    run(args.hints.split(","), args.before, args.json, args.heard)
+    run(args.hints.split(","), args.before, args.json, args.heard, args.embedding)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 
 from agent_service.brain.retrieval import STOPWORDS, Bm25Index, Match, known_word
+from agent_service.knowledge import Knowledge
 
 # Spoken and casual forms written out before anything else; the keys are whole-word, lower case.
 _SPOKEN = tuple(
@@ -63,6 +64,13 @@ class KnowledgeMatcher:
         candidates = {w for doc in documents for w in _WORD.findall(doc.lower()) if known_word(w)}
         candidates.update(p.lower() for p in phrases)
         self._sounds = [(skeleton(c), c) for c in sorted(candidates) if len(skeleton(c)) >= _MIN_SKELETON]
+
+    @classmethod
+    def for_knowledge(cls, knowledge: Knowledge, documents: Sequence[str]) -> KnowledgeMatcher:
+        """Misheard phrases may be corrected to the services, the things not offered and the vocabulary."""
+        return cls(
+            documents, [*(s.name for s in knowledge.services), *knowledge.not_offered, *knowledge.vocabulary]
+        )
 
     def search(self, query: str) -> Match | None:
         return self._index.search(self.clean(query))

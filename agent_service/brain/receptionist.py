@@ -58,7 +58,7 @@ class ReceptionistBrain:
         self._threshold = threshold
         self._docs = documents(knowledge)
         # `matcher` indexes documents(knowledge) in that order (bench/understanding.py passes the old one).
-        self._index = matcher or KnowledgeMatcher([doc.text for doc in self._docs], _phrases(knowledge))
+        self._index = matcher or KnowledgeMatcher.for_knowledge(knowledge, [doc.text for doc in self._docs])
 
     async def respond(self, conversation: Conversation) -> AsyncIterator[BrainEvent]:
         for event in self.assess(conversation).events:
@@ -137,11 +137,6 @@ class ReceptionistBrain:
             TransferCall(self.knowledge.transfer_number, "caller asked for a person"),
         )
         return Assessment(True, events, "transfer", 1.0)
-
-
-def _phrases(k: Knowledge) -> list[str]:
-    """Names a misheard phrase may be corrected to ("deep wide turning" → "teeth whitening")."""
-    return [*(s.name for s in k.services), *k.not_offered, *k.vocabulary]
 
 
 def _sure(topic: str, text: str) -> Assessment:
