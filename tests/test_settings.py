@@ -16,6 +16,9 @@ def test_defaults_need_no_environment() -> None:
     assert settings.port == 8080 and settings.ws_mode is WsMode.ECHO
     assert settings.public_base_url is None and not settings.auth_enabled
     assert settings.call_token_secret_is_ephemeral
+    assert settings.owner_whatsapp is None  # messages are stored and listed; nobody is sent a WhatsApp
+    assert (settings.owner_notify_retry_min_s, settings.owner_notify_retry_max_s) == (5.0, 300.0)
+    assert settings.owner_notify_max_attempts == 100
 
 
 @pytest.mark.parametrize(
@@ -32,6 +35,10 @@ def test_defaults_need_no_environment() -> None:
         ({"KEEP_ALIVE_TIMEOUT_S": "soon"}, "KEEP_ALIVE_TIMEOUT_S="),
         ({"MAX_CONNECTIONS": "-1"}, "MAX_CONNECTIONS="),
         ({"MAX_CONNECTIONS_PER_CLIENT": "many"}, "MAX_CONNECTIONS_PER_CLIENT="),
+        ({"OWNER_WHATSAPP": "07700 900123"}, "OWNER_WHATSAPP='07700 900123' is invalid: expected an E.164"),
+        ({"OWNER_WHATSAPP": "+49 151 12345678"}, "OWNER_WHATSAPP="),
+        ({"OWNER_NOTIFY_RETRY_MIN_S": "0"}, "OWNER_NOTIFY_RETRY_MIN_S="),
+        ({"OWNER_NOTIFY_MAX_ATTEMPTS": "0"}, "OWNER_NOTIFY_MAX_ATTEMPTS="),
     ],
 )
 def test_a_wrong_value_names_the_variable(env: dict[str, str], needle: str) -> None:

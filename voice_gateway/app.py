@@ -14,6 +14,7 @@ from voice_gateway import metrics
 from voice_gateway.calls.endpoint import MediaStreamEndpoint
 from voice_gateway.calls.live_feed import live_feed_blueprint
 from voice_gateway.console import console_blueprint
+from voice_gateway.messages.routes import messages_blueprint
 from voice_gateway.payments import payments_blueprint
 from voice_gateway.server.asgi_websocket import Receive, Scope, Send
 from voice_gateway.services import GatewayServices
@@ -99,6 +100,7 @@ def create_app(
     app.register_blueprint(live_feed_blueprint(settings, ai))
     app.register_blueprint(whatsapp_blueprint(settings, services.whatsapp_hub))
     app.register_blueprint(payments_blueprint(settings))
+    app.register_blueprint(messages_blueprint(settings, services.owner_messages))
     app.register_blueprint(
         console_blueprint(settings, services.agent, services.whatsapp_hub, services.console_data, ai)
     )

@@ -97,6 +97,11 @@ class Settings:
     # A send whose outcome is unknown (the provider never answered) is failed after this long unless the
     # provider confirms it first (voice_gateway/whatsapp/unconfirmed.py).
     whatsapp_unconfirmed_send_timeout_s: float = 900.0
+    # The owner's WhatsApp for each message taken, and its retries (voice_gateway/messages/notify.py).
+    owner_whatsapp: str | None = None
+    owner_notify_retry_min_s: float = 5.0
+    owner_notify_retry_max_s: float = 300.0
+    owner_notify_max_attempts: int = 100
     bridge_api_key: str | None = field(default=None, repr=False)
     bridge_webhook_secret: str | None = field(default=None, repr=False)
     twilio_whatsapp_from: str | None = None
@@ -171,6 +176,10 @@ class Settings:
             whatsapp_unconfirmed_send_timeout_s=reader.parse(
                 "WHATSAPP_UNCONFIRMED_SEND_TIMEOUT_S", _positive_float, 900.0
             ),
+            owner_whatsapp=reader.parse("OWNER_WHATSAPP", _e164, None),
+            owner_notify_retry_min_s=reader.parse("OWNER_NOTIFY_RETRY_MIN_S", _positive_float, 5.0),
+            owner_notify_retry_max_s=reader.parse("OWNER_NOTIFY_RETRY_MAX_S", _positive_float, 300.0),
+            owner_notify_max_attempts=reader.parse("OWNER_NOTIFY_MAX_ATTEMPTS", _positive_int, 100),
             bridge_api_key=reader.text("BRIDGE_API_KEY") or None,
             bridge_webhook_secret=reader.text("BRIDGE_WEBHOOK_SECRET") or None,
             twilio_whatsapp_from=reader.parse("TWILIO_WHATSAPP_FROM", _whatsapp_address, None),
@@ -275,6 +284,12 @@ def _whatsapp_provider(raw: str) -> WhatsAppProvider:
         return WhatsAppProvider(raw.lower())
     except ValueError:
         raise ValueError("expected one of " + ", ".join(p.value for p in WhatsAppProvider)) from None
+
+
+def _e164(raw: str) -> str:
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", raw):
+        raise ValueError("expected an E.164 number such as +4915112345678")
+    return raw
 
 
 def _whatsapp_address(raw: str) -> str:

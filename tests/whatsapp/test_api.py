@@ -105,6 +105,8 @@ def test_the_openapi_document_describes_every_api_route(gateway: ServerProcess) 
         "/api/whatsapp/contacts/check",
         "/api/whatsapp/status",
         "/api/whatsapp/qr",
+        "/api/messages",
+        "/api/messages/{id}",
     }
     send_schema = document["components"]["schemas"]["SendRequest"]
     assert send_schema["required"] == ["to"] and send_schema["additionalProperties"] is False

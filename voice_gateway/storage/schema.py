@@ -132,6 +132,35 @@ call_turns = Table(
 )
 Index("ix_call_turns_call", call_turns.c.call_sid, call_turns.c.id)
 
+# Messages the agent took for the business (voice_gateway/messages/): one row per message id, so a message
+# sent again (a resumed call stream, a retried chat) is stored once; and its WhatsApp to the owner.
+owner_messages = Table(
+    "owner_messages",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the agent's TakenMessage.message_id
+    Column("channel", String(16), nullable=False),  # voice | whatsapp | api
+    Column("conversation_id", String(128), nullable=False),  # the call sid, or the chat's id
+    Column("caller", String(128), nullable=False),  # caller ID or WhatsApp contact; "" when unknown
+    Column("name", String(200), nullable=False),
+    Column("number", String(32), nullable=False),  # "" when the caller gave none and had no caller ID
+    Column("number_is_caller_id", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("taken_at", String(40), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("status", String(16), nullable=False),  # new | handled
+    Column("handled_at", String(40)),
+    # The owner's WhatsApp: off (no OWNER_WHATSAPP), pending, sent or failed; each attempt is its own
+    # wa_messages row (notify_message_id: the latest), made only once the one before is known unsent.
+    Column("notify_state", String(16), nullable=False),
+    Column("notify_attempts", Integer, nullable=False),
+    Column("notify_next_at", String(40)),
+    Column("notify_error", Text),
+    Column("notify_message_id", String(64)),
+    Column("notified_at", String(40)),
+)
+Index("ix_owner_messages_status_created", owner_messages.c.status, owner_messages.c.created_at)
+Index("ix_owner_messages_notify_due", owner_messages.c.notify_state, owner_messages.c.notify_next_at)
+
 
 async def open_database(url: str) -> AsyncEngine:
     """An engine for `url` on the newest schema: migrated first if it is behind (each user may be first)."""

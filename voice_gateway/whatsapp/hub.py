@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from voice_gateway.whatsapp.service import ProviderError, WhatsAppService, Whats
 log = logging.getLogger("voice_gateway.whatsapp")
 
 AUTO_REPLY_TIMEOUT_S = 30.0
+KeepMessage = Callable[[agent_pb2.TakenMessage], Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +44,16 @@ class Inbound:
 
 class WhatsAppHub:
     def __init__(
-        self, store: Store, services: WhatsAppServices, agent: AgentClient | None, auto_reply: bool
+        self,
+        store: Store,
+        services: WhatsAppServices,
+        agent: AgentClient | None,
+        auto_reply: bool,
+        keep_message: KeepMessage | None = None,
     ) -> None:
         self.store = store
+        # Where a message the agent took in a chat is stored (voice_gateway/messages/inbox.py).
+        self.keep_message = keep_message
         self.services = services
         self.agent = agent
         self.auto_reply = auto_reply and agent is not None
@@ -195,6 +204,8 @@ class WhatsAppHub:
                     channel=agent_pb2.CHANNEL_WHATSAPP,
                     from_address=message.contact,
                     metadata={"provider": message.provider.value},
+                    # Asked again after a restart, the agent gives the same answer (and the same messages).
+                    request_id=message.id,
                 ),
                 timeout=AUTO_REPLY_TIMEOUT_S,
                 wait_for_ready=True,
@@ -206,6 +217,8 @@ class WhatsAppHub:
                 "WHATSAPP_AUTO_REPLY_FAILED id=%s agent=%s %s", message.id, exc.code().name, exc.details()
             )
             return
+        if not await self._keep_messages(message, response):
+            return  # left pending: the next start-up asks again
         if not response.text.strip():
             await self.store.set_auto_reply(message.id, "empty")
             metrics.WA_AUTO_REPLIES.labels("empty").inc()
@@ -224,6 +237,19 @@ class WhatsAppHub:
         await self.store.set_auto_reply(message.id, state)
         metrics.WA_AUTO_REPLIES.labels(state).inc()
         log.info("WHATSAPP_AUTO_REPLY id=%s reply=%s result=%s", message.id, reply_id, state)
+
+    async def _keep_messages(self, message: Message, response: agent_pb2.ChatResponse) -> bool:
+        """Store every message the agent took, before the reply goes out; False if one could not be."""
+        for action in response.actions:
+            if not action.HasField("taken_message") or self.keep_message is None:
+                continue
+            try:
+                await self.keep_message(action.taken_message)
+            except Exception:
+                metrics.WA_AUTO_REPLIES.labels("store_error").inc()
+                log.exception("WHATSAPP_AUTO_REPLY_FAILED id=%s: a taken message was not stored", message.id)
+                return False
+        return True
 
     async def _resend(self, outgoing: OutgoingMessage, existing: Message) -> SendOutcome:
         service = self.services.get_whatsapp_service(existing.provider)

@@ -1,8 +1,10 @@
-"""The OpenAPI 3.1 description of `/api/whatsapp/...`, served at `/openapi.json`."""
+"""The OpenAPI 3.1 description of `/api/whatsapp/...` (and `/api/messages`), served at `/openapi.json`."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from voice_gateway.messages import openapi as messages_openapi
 
 _E164 = {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$", "examples": ["+4915112345678"]}
 _STATUS = {"type": "string", "enum": ["queued", "sent", "delivered", "read", "failed", "received"]}
@@ -141,13 +143,14 @@ _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
-        "info": {"title": "AgentLocator WhatsApp API", "version": "1"},
+        "info": {"title": "AgentLocator API: WhatsApp and messages", "version": "1"},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "API_TOKEN"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **messages_openapi.SCHEMAS},
         },
         "security": _BEARER,
         "paths": {
+            **messages_openapi.PATHS,
             "/api/whatsapp/messages": {
                 "post": {
                     "summary": "Send a WhatsApp message through Baileys or Twilio",

@@ -23,7 +23,7 @@ from voice_gateway import metrics
 from voice_gateway.agent_client import AgentClient
 from voice_gateway.calls.ai.agent_requests import AgentRequests
 from voice_gateway.calls.ai.agent_stream import AgentStream
-from voice_gateway.calls.ai.call_actions import CallActions, SendWhatsApp, Transfer
+from voice_gateway.calls.ai.call_actions import CallActions, KeepMessage, SendWhatsApp, Transfer
 from voice_gateway.calls.ai.speaker import Speaker
 from voice_gateway.calls.modes import Send, StreamEvent
 from voice_gateway.calls.registry import CallRegistry
@@ -48,6 +48,7 @@ class CallBridge:
         registry: CallRegistry,
         transfer: Transfer | None = None,
         send_whatsapp: SendWhatsApp | None = None,
+        keep_message: KeepMessage | None = None,
         lead_ms: int = 200,
         ping_interval_s: float = 5.0,
         end_call_timeout_s: float = 30.0,
@@ -56,7 +57,7 @@ class CallBridge:
         self._close = close
         self._agent = agent
         self._registry = registry
-        self._actions = CallActions(transfer, send_whatsapp)
+        self._actions = CallActions(transfer, send_whatsapp, keep_message)
         self._ping_interval_s = ping_interval_s
         self._end_call_timeout_s = end_call_timeout_s
         self._reconnect_timeout_s = reconnect_timeout_s
@@ -233,6 +234,10 @@ class CallBridge:
             # A provider may take seconds to answer; the call's audio must not wait for it.
             to = response.send_whatsapp.to or self._caller()
             self._spawn(self._actions.whatsapp(self._session_sid(), to, response.send_whatsapp.text))
+        elif kind == "taken_message":  # stored beside the audio, acknowledged to the agent once committed
+            self._spawn(
+                self._actions.keep_message(self._session_sid(), response.taken_message, self._requests.put)
+            )
         elif kind == "metrics" and response.metrics.turn_latency_ms:
             m = response.metrics
             stages = {"endpointing": m.endpointing_ms, "stt": m.stt_ms}
