@@ -94,7 +94,13 @@ def create_app(
         log.warning(
             "BODY_TOO_LARGE route=%s path=%.200s limit=%d", route, request.path, settings.max_body_bytes
         )
-        return Response(f"request body over {settings.max_body_bytes} bytes\n", status=413)
+        # The body was never read, so the connection cannot carry another request: say so, or a client
+        # that reuses it races Hypercorn's close and sees a dropped connection instead of this answer.
+        return Response(
+            f"request body over {settings.max_body_bytes} bytes\n",
+            status=413,
+            headers={"Connection": "close"},
+        )
 
     app.register_blueprint(voice_webhooks_blueprint(settings, services.call_cap, ai))
     app.register_blueprint(live_feed_blueprint(settings, ai))
