@@ -1,4 +1,5 @@
-"""Read-only views the console needs that the stores do not offer: recent calls and contacts."""
+"""What the console reads: recent calls and contacts (views the stores do not offer), and the owner's
+messages."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import desc, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voice_gateway.storage.calls import CallLog, CallRecord, TurnLatency
+from voice_gateway.storage.owner_messages import OwnerMessageStore
 from voice_gateway.storage.schema import conversations, open_database
 
 
@@ -63,6 +65,7 @@ class Contact:
 class ConsoleData:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self.owner_messages = OwnerMessageStore(engine)
 
     @classmethod
     async def open(cls, url: str) -> ConsoleData:

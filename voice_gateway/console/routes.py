@@ -1,4 +1,4 @@
-"""`/console`: the operator's web page — pairing, live calls, history, conversations, knowledge."""
+"""`/console`: the operator's web page — pairing, live calls, history, messages, conversations, knowledge."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from voice_gateway.console.data import ConsoleData
 from voice_gateway.console.greeting import GreetingUnavailable, greeting_audio
 from voice_gateway.console.live import greeting_of, live_events, qr_fingerprint
 from voice_gateway.console.login import OFF, register_login
+from voice_gateway.console.messages import register_messages
 from voice_gateway.console.responses import AnyResponse, as_json, private, text
 from voice_gateway.console.sidecar import SessionAction, SidecarRefused, SidecarUnavailable, session_action
 from voice_gateway.settings import Settings
@@ -73,6 +74,7 @@ def console_blueprint(
         return checked
 
     register_login(blueprint, settings, auth)
+    register_messages(blueprint, signed_in, data, notifying=settings.owner_whatsapp is not None)
 
     @blueprint.post("/logout")
     @signed_in
