@@ -110,9 +110,14 @@ class KnowledgeMatcher:
             best = min(self._sounds, key=lambda s: _distance(heard, s[0]), default=None)
             if best is None:
                 return None
-            # One word may differ by one sound ("whitning"); a misheard phrase by a third of its sounds.
-            allowed = 1 if n == 1 else int(_MAX_EDITS * max(len(heard), len(best[0])))
-            if _distance(heard, best[0]) <= allowed:
+            # One word may differ by one sound and must be spelled alike ("widening" → "whitening", but
+            # not "practice" → "brighton", "prkts" and "prktn"); a misheard phrase may differ by a third
+            # of its sounds.
+            if n == 1:
+                alike = _distance(span[0], best[1]) <= _MAX_EDITS * max(len(span[0]), len(best[1]))
+                if _distance(heard, best[0]) <= 1 and alike:
+                    return best[1], n
+            elif _distance(heard, best[0]) <= int(_MAX_EDITS * max(len(heard), len(best[0]))):
                 return best[1], n
         return None
 

@@ -42,6 +42,7 @@ def test_phone_speech_finds_the_knowledge(knowledge: Knowledge, heard: str, topi
         "is Doctor Jones in today?",  # an unknown name is not corrected into a known one
         "how much is a root canal?",
         "what's your email address?",
+        "floor, the dentist at the practice.",  # "practice" sounds like "Brighton" but is not spelled so
     ],
 )
 def test_a_question_about_something_the_knowledge_lacks_is_not_bent_into_one_it_has(

@@ -8,7 +8,7 @@ import pytest
 from agent_service.brain.receptionist import ReceptionistBrain
 from agent_service.knowledge import DEMO_KNOWLEDGE_FILE, load_knowledge
 from tests.eval.scoring import Judge, Tally, tally
-from tests.eval.understanding_set import DEFER, HELD_OUT, QUESTIONS, SLIPS, Question
+from tests.eval.understanding_set import DEFER, HELD_OUT, MISHEARD, QUESTIONS, SLIPS, Question
 
 
 async def _tally(questions: tuple[Question, ...]) -> Tally:
@@ -27,7 +27,9 @@ async def test_casual_questions_are_answered_right_or_deferred_95_percent_of_the
     assert result.share >= 0.95, [(r.asked, r.outcome, r.said) for r in result.misses()]
 
 
-@pytest.mark.parametrize("questions", [QUESTIONS, HELD_OUT, SLIPS], ids=["development", "held-out", "slips"])
+@pytest.mark.parametrize(
+    "questions", [QUESTIONS, HELD_OUT, SLIPS, MISHEARD], ids=["development", "held-out", "slips", "misheard"]
+)
 async def test_no_question_gets_a_wrong_or_invented_answer(questions: tuple[Question, ...]) -> None:
     # A miss may only ever be a deferral: the caller is offered a message or a transfer, never a guess.
     result = await _tally(questions)

@@ -145,9 +145,27 @@ HELD_OUT: tuple[Question, ...] = (
     ("what's the phone number of the pharmacy downstairs?", DEFER),
 )
 
-# What speech recognition made of real questions on the telephone path (bench/understanding.py prints
-# each transcript): the matcher must survive them.
+# What speech recognition made of real questions on the telephone path (the two, then Whisper
+# tiny.en's in bench/understanding.py runs): the matcher must still find the answer.
 SLIPS: tuple[Question, ...] = (
     ("Ooh, you treat children.", ("children of all ages",)),
     ("How much is deep wide turning?", ("350 pounds",)),
+    ("What do you charge for widening?", ("350 pounds",)),
+    ("How much per check-up?", ("45 pounds",)),
+    ("What's the cost of a scale in polish?", ("60 pounds",)),
+    ("Our check-up's free for kids.", ("free for under-16s",)),
+    ("Are you a lot open Sundays?", ("closed on Sunday",)),
+    ("What about bank holiday Mondays, for you open them?", ("closed on bank holidays", "and bank holidays")),
+    ("I chip my tooth this morning. Can someone see me today?", ("same-day emergency slots",)),
+)
+
+# Slips too far from what was said to recover: a deferral is fine, a wrong answer is not.
+MISHEARD: tuple[Question, ...] = (
+    ("Can I pay by car?", ("card or cash",)),
+    ("Do you do an HS?", ("new NHS and private patients",)),
+    ("floor, the dentist at the practice.", ("Dr. Sarah Patel",)),  # hotwords put "floor" there
+    ("What's your postcode for the satin app?", ("BN1 2AB",)),
+    ("It's Dr. Jones and today.", DEFER),
+    ("Do you take dent one?", DEFER),
+    ("Do you do vinears?", DEFER),
 )
