@@ -12,6 +12,7 @@ from agentlocator.agent.v1 import agent_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.calls.test_call_bridge import agent_factory  # noqa: F401 (a fixture: a scripted agent on port 0)
+from tests.speech.conftest import piper  # noqa: F401 (a fixture: the calls' voice, for a caller's speech)
 from voice_gateway.storage.schema import open_database
 
 CALLER = "+15005550006"
