@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from agent_service.brain.closing import is_closing
 from agent_service.brain.events import Conversation, TakeMessage
 from agent_service.brain.message_parsing import find_name, find_number, find_reason, spoken_digits
 
@@ -78,12 +79,30 @@ class Reply:
 def take(conversation: Conversation, *, start: bool) -> Reply | None:
     """The flow's answer to the latest user turn: None when no message is being taken and `start` is
     False (the caller asked for something else)."""
+    if is_closing(conversation.last_user_text):
+        return _closing(conversation)
     draft, asked = replay(conversation)
     if draft is None:
         if not start:
             return None
         draft = absorb(Draft(), conversation.last_user_text, None, conversation.caller)
     return decide(draft, asked, conversation)
+
+
+def _closing(conversation: Conversation) -> Reply | None:
+    """A caller who says goodbye mid-message: what they gave is kept (their number read back as far as it
+    was, else the caller ID), and they are asked whether there is anything else, never hung up on."""
+    earlier = Conversation(
+        conversation.conversation_id, conversation.turns[:-1], conversation.channel, conversation.caller
+    )
+    draft, _ = replay(earlier)
+    if draft is None or not (draft.name or draft.reason):
+        return None  # nothing to keep: the goodbye is answered as any other
+    caller = conversation.caller
+    number = effective_number(draft, caller) or (
+        (caller, True) if caller and not draft.caller_id_declined else ("", False)
+    )
+    return _done(draft, number, conversation.channel == "voice")
 
 
 def asked_for(agent_line: str) -> Step | None:

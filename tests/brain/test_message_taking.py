@@ -204,6 +204,27 @@ async def test_a_message_is_taken_as_the_caller_puts_it(case: Case, knowledge: K
     assert taken == [case.message]
 
 
+async def test_a_goodbye_mid_message_keeps_what_was_given_and_asks_if_there_is_anything_else(
+    knowledge: Knowledge,
+) -> None:
+    brain = ReceptionistBrain(knowledge)
+    turns = (
+        Turn("user", "can I leave a message, this is Jo Bloggs"),
+        Turn("agent", "Thank you, Jo Bloggs. What would you like me to pass on?"),
+        Turn("user", "oh, that's all, thanks, bye"),
+    )
+    answer = await respond_fully(brain, Conversation("c", turns, channel="voice", caller=CALLER))
+    assert answer.actions == (TakeMessage("Jo Bloggs", CALLER, "", number_is_caller_id=True),)
+    assert answer.text.endswith("Is there anything else I can help with?")  # not hung up on
+    nothing_yet = (
+        Turn("user", "can I leave a message"),
+        Turn("agent", "Of course, I'll take a message. What's your name?"),
+        turns[2],
+    )
+    answer = await respond_fully(brain, Conversation("c", nothing_yet, channel="voice", caller=CALLER))
+    assert not any(isinstance(a, TakeMessage) for a in answer.actions)
+
+
 async def test_asking_for_a_person_mid_message_puts_them_through(knowledge: Knowledge) -> None:
     brain = ReceptionistBrain(knowledge)
     turns = (
