@@ -11,12 +11,34 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { acquireInstanceLock } from '../src/instance-lock.js';
 import { tempDir } from './helpers.js';
 
-/** A shell that starts `true` in the background and never reaps it: $! becomes a zombie. */
-async function parentOfAZombie(t) {
-  const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.after(() => parent.kill('SIGKILL'));
+/**
+ * A zombie: a shell starts a child that waits for one byte on fd 3, then execs `sleep`, which never
+ * reaps it. The byte is sent only once the exec has happened, so the shell cannot reap the child first.
+ */
+async function parentOfAZombie(t, { kill = true } = {}) {
+  const parent = spawn('sh', ['-c', 'head -c 1 <&3 >/dev/null & echo $!; exec sleep 60 3<&-'], {
+    stdio: ['ignore', 'pipe', 'ignore', 'pipe'],
+  });
+  t.after(() => {
+    // Closing fd 3 lets a child still waiting on it exit; then nothing of this test outlives it.
+    parent.stdio[3].destroy();
+    parent.stdout.destroy();
+    parent.kill('SIGKILL');
+  });
   const [line] = await once(createInterface({ input: parent.stdout }), 'line');
-  return { parent, zombie: Number(line) };
+  const child = Number(line);
+  if (kill) {
+    // Nothing announces an exec or another process's exit: look until the kernel shows each.
+    await until(() => readFileSync(`/proc/${parent.pid}/cmdline`, 'utf8').startsWith('sleep'));
+    parent.stdio[3].end('x');
+    await until(() => state(child) === 'Z');
+  }
+  return { parent, zombie: child };
+}
+
+async function until(condition) {
+  for (let i = 0; i < 1000 && !condition(); i += 1) await delay(10);
+  assert.ok(condition());
 }
 
 function state(pid) {
@@ -27,8 +49,6 @@ function state(pid) {
 test('a lock left by a zombie is taken over', { skip: process.platform !== 'linux' && 'needs /proc' }, async (t) => {
   const dir = await tempDir(t);
   const { zombie } = await parentOfAZombie(t);
-  // Nothing announces the exit of a process one does not parent: look until the kernel shows it.
-  for (let i = 0; i < 500 && state(zombie) !== 'Z'; i += 1) await delay(10);
   assert.equal(state(zombie), 'Z');
   const file = path.join(dir, 'bridge.lock');
   writeFileSync(file, String(zombie));
@@ -39,7 +59,7 @@ test('a lock left by a zombie is taken over', { skip: process.platform !== 'linu
 
 test('a lock held by a live process is refused, naming the holder', async (t) => {
   const dir = await tempDir(t);
-  const { parent } = await parentOfAZombie(t);
+  const { parent } = await parentOfAZombie(t, { kill: false });
   writeFileSync(path.join(dir, 'bridge.lock'), String(parent.pid));
   assert.throws(() => acquireInstanceLock(dir), new RegExp(`in use by process ${parent.pid}`));
 });
