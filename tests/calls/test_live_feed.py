@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from agentlocator.agent.v1 import agent_pb2 as pb
 
-from agentlocator_common.telephone_audio import mulaw_encode
 from tests.conftest import GatewayFactory
 from tests.procs import ROOT, ServerProcess
 from tests.scripted_agent import ScriptedCall, start_scripted_agent
