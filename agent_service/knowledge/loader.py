@@ -10,14 +10,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+from agent_service.knowledge.opening import (
+    WEEKDAYS,
+    BookingRules,
+    OpeningHours,
+    parse_day,
+    parse_minutes,
+    parse_spans,
+    parse_zone,
+)
 
 DEMO_KNOWLEDGE_FILE = Path(__file__).with_name("demo.yaml")
 
 _REQUIRED_TEXT = ("name", "greeting", "hours", "address", "transfer_number", "language", "persona")
 _OPTIONAL_LISTS = ("closed_on", "not_offered", "vocabulary")
-_KNOWN_KEYS = frozenset((*_REQUIRED_TEXT, *_OPTIONAL_LISTS, "services", "faqs"))
+_BOOKING_KEYS = ("timezone", "opening_hours", "holidays", "booking")
+_KNOWN_KEYS = frozenset((*_REQUIRED_TEXT, *_OPTIONAL_LISTS, *_BOOKING_KEYS, "services", "faqs"))
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
@@ -35,6 +47,8 @@ class Faq:
 class Service:
     name: str
     price: str
+    minutes: int = 0  # how long a booking takes; 0: the agent does not book it itself
+    aliases: tuple[str, ...] = ()  # other words callers use for it ("cleaning")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +67,8 @@ class Knowledge:
     vocabulary: tuple[str, ...] = ()
     services: tuple[Service, ...] = ()
     faqs: tuple[Faq, ...] = ()
+    # Structured hours for booking (opening.py); None: the agent does not book appointments.
+    opening: OpeningHours | None = None
 
     def facts(self) -> list[str]:
         """Every fact as one line: what the LLM prompt lists and what the guard rails check answers with."""
@@ -114,14 +130,84 @@ class _Parser:
             closed_on=lists["closed_on"],
             not_offered=lists["not_offered"],
             vocabulary=lists["vocabulary"],
-            services=tuple(
-                Service(**pair)
-                for pair in self._records(fields.get("services"), "services", ("name", "price"))
-            ),
+            services=self._services(fields.get("services")),
             faqs=tuple(
                 Faq(**pair) for pair in self._records(fields.get("faqs"), "faqs", ("question", "answer"))
             ),
+            opening=self._opening(root, fields),
         )
+
+    def _services(self, pair: tuple[yaml.Node, yaml.Node] | None) -> tuple[Service, ...]:
+        optional = frozenset(("minutes", "aliases"))
+        services = []
+        for record, item in zip(
+            self._records(pair, "services", ("name", "price"), optional=optional),
+            pair[1].value if pair else [],
+            strict=True,
+        ):
+            fields = self._mapping(item, "services")
+            minutes = 0
+            if "minutes" in fields:
+                minutes = self._parsed(fields["minutes"][1], "services.minutes", parse_minutes, 5, 8 * 60)
+            aliases = self._text_list(fields["aliases"][1], "services.aliases") if "aliases" in fields else ()
+            services.append(Service(record["name"], record["price"], minutes, aliases))
+        return tuple(services)
+
+    def _opening(
+        self, root: yaml.Node, fields: dict[str, tuple[yaml.Node, yaml.Node]]
+    ) -> OpeningHours | None:
+        if "opening_hours" not in fields:
+            for key in ("timezone", "holidays", "booking"):
+                if key in fields:
+                    raise self._fail(fields[key][0], key, "needs opening_hours beside it")
+            return None
+        if "timezone" not in fields:
+            raise self._fail(root, "timezone", "is required with opening_hours (an IANA name)")
+        zone = self._parsed(fields["timezone"][1], "timezone", parse_zone)
+        node = fields["opening_hours"][1]
+        if not isinstance(node, yaml.MappingNode):
+            raise self._fail(node, "opening_hours", "must map each weekday to 08:30-18:00 or closed")
+        days = self._mapping(node, "opening_hours")
+        weekly = []
+        for day in WEEKDAYS:
+            if day not in days:
+                raise self._fail(node, f"opening_hours.{day}", "is required (a range or closed)")
+            weekly.append(self._parsed(days[day][1], f"opening_hours.{day}", parse_spans))
+        for key, (key_node, _) in days.items():
+            if key not in WEEKDAYS:
+                raise self._fail(key_node, f"opening_hours.{key}", "is not a weekday (monday … sunday)")
+        holidays = frozenset(
+            self._parsed(item, "holidays", parse_day)
+            for item in self._sequence(fields.get("holidays"), "holidays")
+        )
+        return OpeningHours(zone, tuple(weekly), holidays, self._rules(fields.get("booking")))
+
+    def _rules(self, pair: tuple[yaml.Node, yaml.Node] | None) -> BookingRules:
+        if pair is None:
+            return BookingRules()
+        if not isinstance(pair[1], yaml.MappingNode):
+            raise self._fail(pair[1], "booking", "must map lead_minutes, step_minutes, horizon_days")
+        limits = {"lead_minutes": (0, 7 * 24 * 60), "step_minutes": (5, 120), "horizon_days": (1, 366)}
+        values: dict[str, int] = {}
+        for key, (key_node, value_node) in self._mapping(pair[1], "booking").items():
+            if key not in limits:
+                raise self._fail(key_node, f"booking.{key}", f"unknown; known: {', '.join(limits)}")
+            values[key] = self._parsed(value_node, f"booking.{key}", parse_minutes, *limits[key])
+        return BookingRules(**values)
+
+    def _sequence(self, pair: tuple[yaml.Node, yaml.Node] | None, key: str) -> list[yaml.Node]:
+        if pair is None:
+            return []
+        if not isinstance(pair[1], yaml.SequenceNode):
+            raise self._fail(pair[1], key, "must be a list")
+        return list(pair[1].value)
+
+    def _parsed(self, node: yaml.Node, key: str, parse: Any, *bounds: int) -> Any:
+        text = self._text(node, key)
+        try:
+            return parse(text, low=bounds[0], high=bounds[1]) if bounds else parse(text)
+        except ValueError as e:
+            raise self._fail(node, key, str(e)) from None
 
     def _mapping(self, node: yaml.MappingNode, where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
@@ -144,7 +230,11 @@ class _Parser:
         return tuple(self._text(item, key) for item in node.value)
 
     def _records(
-        self, pair: tuple[yaml.Node, yaml.Node] | None, key: str, names: tuple[str, str]
+        self,
+        pair: tuple[yaml.Node, yaml.Node] | None,
+        key: str,
+        names: tuple[str, str],
+        optional: frozenset[str] = frozenset(),
     ) -> list[dict[str, str]]:
         if pair is None:
             return []
@@ -156,10 +246,12 @@ class _Parser:
             if not isinstance(item, yaml.MappingNode):
                 raise self._fail(item, key, f"each entry must have {names[0]} and {names[1]}")
             fields = self._mapping(item, key)
-            extra = set(fields) - set(names)
+            extra = set(fields) - set(names) - optional
             if extra:
                 raise self._fail(
-                    fields[min(extra)][0], f"{key}.{min(extra)}", f"unknown; expected {' and '.join(names)}"
+                    fields[min(extra)][0],
+                    f"{key}.{min(extra)}",
+                    f"unknown; expected {', '.join((*names, *sorted(optional)))}",
                 )
             record = {}
             for name in names:
