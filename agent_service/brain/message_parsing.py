@@ -68,6 +68,13 @@ _REQUEST = re.compile(
     r"(?:\s+for\s+(?:the\s+|(?:doctor|dr\.?|mr\.?|mrs\.?|ms\.?|miss)\s+)?[^\W\d_][\w'-]*)?",
     re.I,
 )
+# "could someone call me back": a request for a call-back, not what it is about ("ask Dr Patel to call me
+# back" names who should call, so it stays).
+_CALL_BACK = re.compile(
+    r"(?:\b(?:can|could|would|will)\s+(?:someone|somebody|anyone|you)\s+(?:please\s+)?|\bplease\s+)"
+    r"(?:call|ring|phone)\s+me\s+back\b",
+    re.I,
+)
 _REASON_LEAD = re.compile(
     r"^(?:(?:and|so|also|well|um+|uh+|er+|yes|yeah|ok(?:ay)?|sure|right)\b[\s,]*)*"
     r"(?:(?:it's|it\s+is|i'm\s+calling|i\s+am\s+calling|i'm\s+ringing|calling|ringing|this\s+is)\s+)?"
@@ -192,7 +199,7 @@ def find_reason(text: str, taken: list[Found | None], *, asked: bool = False) ->
     rest = text
     for found in sorted((f for f in taken if f is not None), key=lambda f: f.start, reverse=True):
         rest = rest[: found.start] + " " + rest[found.end :]
-    rest = _REQUEST.sub(" ", _GREETING.sub("", rest))
+    rest = _CALL_BACK.sub(" ", _REQUEST.sub(" ", _GREETING.sub("", rest)))
     rest = re.sub(r"\s*([,.;:!?])(?:\s*[,.;:!?])+", r"\1", rest)
     rest = re.sub(r"\s+", " ", rest).strip(" ,.;:!?-")
     rest = _REASON_LEAD.sub("", rest).strip(" ,.;:!?-")

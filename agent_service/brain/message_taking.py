@@ -198,7 +198,7 @@ def decide(draft: Draft, asked: Step | None, conversation: Conversation) -> Repl
     if not draft.name and draft.name_misses < 2:
         if draft.name_misses:
             return Reply(_ASK_NAME_AGAIN)
-        return Reply(ASK_NAME if not (draft.reason or draft.number) else "Of course. And what's your name?")
+        return Reply(ASK_NAME)
     if number is None:
         if asked == "confirm" and draft.verdict == "no":
             return Reply(_ASK_NUMBER_AFTER_NO)

@@ -170,6 +170,15 @@ CASES = [
         TakeMessage("Li Wei", CALLER, "Whitening", number_is_caller_id=True),
     ),
     Case(
+        "a reason first, then only the name is asked for",
+        (
+            ("could someone call me back about my bill", "Of course, I'll take a message. What's your name?"),
+            ("Ann", f"Let me read that back: Ann, on {CALLER_READ}. Is that right?"),
+            ("yes", CONFIRMED),
+        ),
+        TakeMessage("Ann", CALLER, "My bill", number_is_caller_id=True),
+    ),
+    Case(
         "after the offer, yes starts a message",
         (
             ("Do you do braces?", DONT_KNOW),
