@@ -52,3 +52,27 @@ class ProviderRejected(ProviderError):
 
 class ModelLoadError(ProviderError):
     """A local model file is missing, unverified or not loadable."""
+
+
+class CalendarError(AgentError):
+    """The business's calendar could not do what was asked (calendar/: CalDAV or the embedded one)."""
+
+
+class CalendarUnavailable(CalendarError):
+    """The calendar could not be reached, timed out, or answered 5xx: nothing was written."""
+
+    retryable_by_default = True
+
+
+class CalendarRejected(CalendarError):
+    """The calendar refused the request (a 4xx other than a lost race): retrying it cannot help."""
+
+
+class SlotTaken(CalendarError):
+    """The time is no longer free: another booking (or the owner) got there first."""
+
+    retryable_by_default = True
+
+
+class AppointmentNotFound(CalendarError):
+    """No appointment with that id (cancelled or moved elsewhere meanwhile)."""

@@ -64,8 +64,10 @@ class Row:
     where: str  # Python: the images ("gateway, agent"); npm: the platform it installs on
 
     def strong_copyleft(self) -> bool:
-        """GPL or AGPL (not LGPL): linking it into a program makes the whole subject to its terms."""
-        return bool(_STRONG_COPYLEFT.search(self.licence))
+        """GPL or AGPL (not LGPL): linking it into a program makes the whole subject to its terms. A choice
+        ("GPL-3.0-or-later OR Apache-2.0") is not: we take the permissive alternative."""
+        choices = [c.strip("() ") for c in re.split(r"\s+OR\s+", self.licence)]
+        return all(_STRONG_COPYLEFT.search(choice) for choice in choices)
 
 
 def project_requirements(extra: str) -> list[Requirement]:
