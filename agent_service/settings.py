@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from agent_service.knowledge import DEMO_KNOWLEDGE_FILE, KnowledgeError, load_knowledge
+from agent_service.settings_calendar import CalendarSettings
 
 T = TypeVar("T")
 
@@ -92,6 +93,7 @@ class AgentSettings:
     barge_in_ms: int = 180
     min_speech_ms: int = 100
     vad_threshold: float = 0.5
+    calendar: CalendarSettings = CalendarSettings()  # appointments (settings_calendar.py)
 
     @property
     def listen_host(self) -> str:
@@ -168,6 +170,7 @@ class AgentSettings:
             barge_in_ms=read.parse("AGENT_BARGE_IN_MS", _positive_int, d.barge_in_ms),
             min_speech_ms=read.parse("AGENT_MIN_SPEECH_MS", _positive_int, d.min_speech_ms),
             vad_threshold=read.parse("AGENT_VAD_THRESHOLD", _fraction, d.vad_threshold),
+            calendar=CalendarSettings.from_env(read),
         )
 
 

@@ -82,13 +82,18 @@ def test_an_unknown_pipeline_stops_start_up_with_one_line_listing_the_known_ones
 
 def test_settings_import_none_of_the_parts_they_configure() -> None:
     # The composition root and the registries import settings; an import back would be a cycle again.
-    tree = ast.parse((ROOT / "agent_service" / "settings.py").read_text(encoding="utf-8"))
-    imported = {
-        node.module
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agent_service")
-    }
-    assert imported == {"agent_service.knowledge"}  # a leaf itself: a bad file stops start-up here
+    def imports(module: str) -> set[str]:
+        tree = ast.parse((ROOT / "agent_service" / f"{module}.py").read_text(encoding="utf-8"))
+        return {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agent_service")
+        }
+
+    # The knowledge loader is a leaf itself: a bad file stops start-up here. The calendar's settings are
+    # read by a module of their own, a leaf too.
+    assert imports("settings") == {"agent_service.knowledge", "agent_service.settings_calendar"}
+    assert imports("settings_calendar") == {"agent_service.knowledge.opening"}
 
 
 def test_every_speech_provider_name_settings_accept_has_a_factory_and_no_other() -> None:
@@ -97,3 +102,38 @@ def test_every_speech_provider_name_settings_accept_has_a_factory_and_no_other()
         "stt": set(STT_PROVIDERS),
         "tts": set(TTS_PROVIDERS),
     }
+
+
+def test_the_calendar_settings_are_read_and_checked() -> None:
+    settings = AgentSettings.from_env(
+        {
+            "CALENDAR_URL": "https://cloud.example/remote.php/dav/calendars/clinic/appointments/",
+            "CALENDAR_USERNAME": "clinic",
+            "CALENDAR_PASSWORD": "app-password",
+            "CALENDAR_TIMEOUT_S": "4",
+            "BUSINESS_TIMEZONE": "America/New_York",
+            "AGENT_DATABASE_URL": "postgresql://agent:pw@db:5432/agent",
+        }
+    ).calendar
+    assert (settings.url, settings.username, settings.timeout_s) == (
+        "https://cloud.example/remote.php/dav/calendars/clinic/appointments/",
+        "clinic",
+        4.0,
+    )
+    assert settings.business_timezone == "America/New_York" and "app-password" not in repr(settings)
+    assert AgentSettings.from_env({}).calendar.url == ""  # unset: the embedded calendar
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("CALENDAR_URL", "cloud.example/dav", "http:// or https://"),
+        ("CALENDAR_TIMEOUT_S", "0", "more than 0"),
+        ("BUSINESS_TIMEZONE", "London", "not an IANA time zone"),
+        ("AGENT_DATABASE_URL", "mysql://db/agent", "sqlite:///path or postgresql://"),
+    ],
+)
+def test_a_bad_calendar_setting_names_the_variable(name: str, value: str, problem: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        AgentSettings.from_env({name: value})
+    assert str(raised.value).startswith(f"{name}=") and problem in str(raised.value)
