@@ -165,7 +165,11 @@ def documents(k: Knowledge) -> list[_Doc]:
         _Doc(f"not_offered:{item}", f"{item} offer provide", f"I'm sorry, we don't offer {item}.")
         for item in k.not_offered
     )
-    docs.extend(_Doc(f"price:{s.name}", f"{s.name} price", f"A {s.name} is {s.price}.") for s in k.services)
+    # The words callers use for a service ("how much is it to see the hygienist?") find its price too.
+    docs.extend(
+        _Doc(f"price:{s.name}", f"{s.name} {' '.join(s.aliases)} price", f"A {s.name} is {s.price}.")
+        for s in k.services
+    )
     if k.services:
         price_list = "; ".join(f"{s.name}, {s.price}" for s in k.services)
         docs.append(_Doc("prices", "price list prices treatment services", f"Our prices are: {price_list}."))
