@@ -37,6 +37,16 @@ MESSAGES_UNACKNOWLEDGED = Counter(
     "agentlocator_agent_messages_unacknowledged",
     "Messages taken on calls written off unacknowledged (kept in the agent's journal only)",
 )
+LLM_TOOL_CALLS = Counter(
+    "agentlocator_agent_llm_tool_calls",
+    "LLM tool calls by tool (a registered name or 'unknown') and status "
+    "(ok, invalid, refused, unknown, failed, over_limit)",
+    ["tool", "status"],
+)
+LLM_TOOL_ROUND_LIMITS = Counter(
+    "agentlocator_agent_llm_tool_round_limits",
+    "Turns whose LLM was still calling tools after the last round allowed (the caller got a polite stop)",
+)
 FRAMES = Counter("agentlocator_agent_frames", "Converse audio frames", ["direction"])
 FRAMES_IN = FRAMES.labels("in")
 FRAMES_OUT = FRAMES.labels("out")

@@ -17,8 +17,8 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from agent_service.brain.llm import ModelDelta, ToolCall
-from agent_service.brain.tools import TOOLS
+from agent_service.brain.llm import ModelDelta
+from agent_service.brain.tool_registry import ToolCall
 from agent_service.errors import ModelLoadError, ProviderError
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class LocalChatModel:
         max_tokens: int,
         context_tokens: int = 2048,
         warm_with: list[dict[str, str]] | None = None,
+        warm_tools: list[dict[str, Any]] | None = None,
     ) -> None:
         # Imported on load, not at import: llama.cpp's native library is large and only
         # LLM_PROVIDER=local needs it.
@@ -62,7 +63,7 @@ class LocalChatModel:
             # Prefill the static prompt at start-up (blocking, like the load itself): the first caller's
             # first token then costs only their own words, not the ~3 s cold prefill.
             # The tools go into the rendered prompt too, so they must be part of the warmed prefix.
-            warm = {"messages": warm_with, "tools": TOOLS, "max_tokens": 1, "cache_prompt": True}
+            warm = {"messages": warm_with, "tools": warm_tools or [], "max_tokens": 1, "cache_prompt": True}
             self._server.handle_chat_completions(warm)
         # One line per load: a second one for the same process means a second copy in memory.
         log.info("LOCAL_MODEL_LOADED path=%s ms=%d", path, round((time.monotonic() - started) * 1000))
@@ -70,11 +71,11 @@ class LocalChatModel:
         self._lock = asyncio.Lock()
 
     async def stream(
-        self, messages: list[dict[str, str]], tools: list[dict[str, Any]]
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> AsyncGenerator[ModelDelta, None]:
         request = {"messages": messages, "tools": tools, "max_tokens": self._max_tokens, "temperature": 0.0}
         stop = threading.Event()
-        pending: dict[int, list[str]] = {}
+        pending: dict[int, list[str]] = {}  # index: [id, name, arguments]
         try:
             async for chunk in self._run(request, stop):
                 for choice in chunk.get("choices", ()):
@@ -83,13 +84,14 @@ class LocalChatModel:
                         yield str(delta["content"])
                     for call in delta.get("tool_calls") or ():
                         function = call.get("function") or {}
-                        slot = pending.setdefault(int(call.get("index", 0)), ["", ""])
-                        slot[0] += function.get("name") or ""
-                        slot[1] += function.get("arguments") or ""
+                        slot = pending.setdefault(int(call.get("index", 0)), ["", "", ""])
+                        slot[0] = slot[0] or str(call.get("id") or "")
+                        slot[1] += function.get("name") or ""
+                        slot[2] += function.get("arguments") or ""
         finally:
             stop.set()  # the consumer stopped early (or failed): end generation at the next token
         for index in sorted(pending):
-            yield ToolCall(pending[index][0], pending[index][1])
+            yield ToolCall(pending[index][1], pending[index][2], pending[index][0])
 
     async def _run(self, request: dict[str, Any], stop: threading.Event) -> AsyncIterator[dict[str, Any]]:
         loop = asyncio.get_running_loop()

@@ -15,12 +15,14 @@ from typing import Any, cast
 import openai
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionToolParam
 
-from agent_service.brain.llm import ModelDelta, ToolCall
+from agent_service.brain.llm import ModelDelta
+from agent_service.brain.tool_registry import ToolCall
 from agent_service.errors import ProviderError, ProviderRejected, ProviderUnavailable
 
 
 @dataclass(slots=True)
 class _PendingCall:
+    id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=list)
 
@@ -39,7 +41,7 @@ class OpenAiChatModel:
         self._max_tokens = max_tokens
 
     async def stream(
-        self, messages: list[dict[str, str]], tools: list[dict[str, Any]]
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> AsyncGenerator[ModelDelta, None]:
         pending: dict[int, _PendingCall] = {}
         finished = False
@@ -62,6 +64,7 @@ class OpenAiChatModel:
                         yield delta.content
                     for call in delta.tool_calls or ():
                         slot = pending.setdefault(call.index, _PendingCall())
+                        slot.id = slot.id or call.id or ""  # only the call's first fragment carries it
                         if call.function is not None:
                             slot.name += call.function.name or ""
                             slot.arguments.append(call.function.arguments or "")
@@ -82,4 +85,4 @@ class OpenAiChatModel:
             # chunk's finish_reason proves the answer is complete.
             raise ProviderUnavailable(f"LLM at {self._client.base_url} stopped mid-answer (no finish_reason)")
         for index in sorted(pending):
-            yield ToolCall(pending[index].name, "".join(pending[index].arguments))
+            yield ToolCall(pending[index].name, "".join(pending[index].arguments), pending[index].id)

@@ -6,6 +6,7 @@ prompt cache and OpenAI-compatible servers can cache the prefix: the first token
 
 from __future__ import annotations
 
+from agent_service.brain.closing import ANYTHING_ELSE
 from agent_service.brain.events import Conversation
 from agent_service.brain.receptionist import DONT_KNOW, TRANSFERRING
 from agent_service.knowledge import Knowledge
@@ -20,8 +21,11 @@ def system_prompt(k: Knowledge) -> str:
         "services. "
         f'If the answer is not in the FACTS, say exactly: "{DONT_KNOW}" '
         f'If the caller asks for a person, say: "{TRANSFERRING}" and call the transfer_call tool. '
-        "When the caller wants to leave a message, collect name, number and reason, then call take_message. "
-        "When the caller says goodbye, say goodbye and call end_call.\n\n"
+        "When the caller wants to leave a message, collect their name and what it is about, and a call-back "
+        "number if it is not the one they are calling from, then call take_message. "
+        f'When the caller seems done, ask "{ANYTHING_ELSE}"; only when they answer it with a goodbye, say '
+        "goodbye and call end_call. A tool's result tells you what happened; if it reports an error, fix the "
+        "call or ask the caller.\n\n"
         f"FACTS about {k.name} (the only things you know):\n{facts}\n"
     )
 

@@ -1,6 +1,8 @@
 """A loopback stand-in for an OpenAI-compatible server: `POST /v1/chat/completions`, streamed as
-server-sent events exactly as the API does (`data: {chunk}` lines, tool calls split into argument
-fragments, `data: [DONE]`), driven by the official `openai` client in the tests.
+server-sent events exactly as the API does (`data: {chunk}` lines; a tool call as a first delta with its
+index, id, type, name and empty arguments, then argument fragments carrying only the index; a last
+chunk with an empty delta and finish_reason "tool_calls"; `data: [DONE]`), driven by the official
+`openai` client in the tests.
 
 It runs in its own thread and event loop, so tests that block (grpcurl subprocesses) and async tests
 can both use it. Each request takes the next scripted `Reply`; every request body is recorded.
@@ -9,6 +11,7 @@ can both use it. Each request takes the next scripted `Reply`; every request bod
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 from collections import deque
@@ -21,6 +24,7 @@ from typing import Any
 class ToolCallReply:
     name: str
     arguments: str
+    id: str = ""  # "": call_<request>_<index>
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class Reply:
     tool_calls: tuple[ToolCallReply, ...] = ()
     status: int = 200  # not 200: an error body as the API sends it
     cut_after: int | None = None  # drop the connection after this many chunks (a provider dying mid-answer)
+    # Held until set, after the text and before the tool calls: shows the text was passed on as it came.
+    hold_tool_calls: threading.Event | None = None
 
 
 @dataclass
@@ -67,7 +73,11 @@ class FakeOpenAi:
                 b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
                 b"connection: close\r\n\r\n"
             )
-            for n, chunk in enumerate(_chunks(reply)):
+            held = reply.hold_tool_calls
+            for n, chunk in enumerate(_chunks(reply, len(self.requests))):
+                if held is not None and "tool_calls" in chunk["choices"][0]["delta"]:
+                    await asyncio.get_running_loop().run_in_executor(None, functools.partial(held.wait, 30))
+                    held = None
                 if reply.cut_after is not None and n >= reply.cut_after:
                     writer.transport.abort()  # no [DONE], no clean close: the connection just dies
                     return
@@ -88,34 +98,32 @@ class FakeOpenAi:
         await writer.drain()
 
 
-def _chunks(reply: Reply) -> Iterator[dict[str, Any]]:
+def _chunks(reply: Reply, request_no: int) -> Iterator[dict[str, Any]]:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {
-            "id": "chatcmpl-test",
+            "id": f"chatcmpl-test-{request_no}",
             "object": "chat.completion.chunk",
             "created": 0,
             "model": "fake-model",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "system_fingerprint": "fp_test",
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
         }
 
-    yield chunk({"role": "assistant", "content": ""})
+    # The API opens with the role; its content is "" when text follows and null before tool calls only.
+    yield chunk({"role": "assistant", "content": "" if reply.text_pieces else None, "refusal": None})
     for piece in reply.text_pieces:
         yield chunk({"content": piece})
     for index, call in enumerate(reply.tool_calls):
-        half = len(call.arguments) // 2
-        yield chunk(
-            {
-                "tool_calls": [
-                    {
-                        "index": index,
-                        "id": f"call_{index}",
-                        "type": "function",
-                        "function": {"name": call.name, "arguments": call.arguments[:half]},
-                    }
-                ]
-            }
-        )
-        yield chunk({"tool_calls": [{"index": index, "function": {"arguments": call.arguments[half:]}}]})
+        head = {
+            "index": index,
+            "id": call.id or f"call_{request_no}_{index}",
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
+        yield chunk({"tool_calls": [head]})
+        for start in range(0, len(call.arguments), 7):  # the API sends a few characters at a time
+            fragment = {"index": index, "function": {"arguments": call.arguments[start : start + 7]}}
+            yield chunk({"tool_calls": [fragment]})
     yield chunk({}, "tool_calls" if reply.tool_calls else "stop")
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agentlocator.agent.v1 import agent_pb2
@@ -19,6 +21,8 @@ from agent_service.brain.local_model import LocalChatModel
 from agent_service.brain.local_models import MODELS, ModelSet, verify
 from agent_service.brain.prompt import chat_messages
 from agent_service.brain.receptionist import ReceptionistBrain
+from agent_service.brain.tool_calls import round_messages
+from agent_service.brain.tool_registry import ToolCall, ToolOutcome
 from agent_service.composition import build_agent
 from agent_service.errors import ModelLoadError
 from agent_service.knowledge import Knowledge
@@ -134,3 +138,15 @@ async def test_an_agent_on_the_local_llm_loads_it_once_for_warm_up_calls_and_cha
     assert answer.text
     loads = [r.getMessage() for r in caplog.records if r.getMessage().startswith("LOCAL_MODEL_LOADED")]
     assert len(loads) == 1, loads
+
+
+async def test_the_local_model_accepts_a_tool_round_trip_in_the_history(smollm2: LocalChatModel) -> None:
+    # What LlmBrain sends in a second round: the first answer's call and the tool's result, by id.
+    call = ToolCall("take_message", '{"caller_name": "Jo", "reason": "a refund"}', "call_1")
+    outcome = ToolOutcome("ok", json.dumps({"ok": True, "result": "Message from Jo taken for the team."}))
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": "I'm Jo, please pass on a message about a refund."},
+        *round_messages("", [call], [outcome]),
+    ]
+    pieces = [piece async for piece in smollm2.stream(messages, [])]
+    assert pieces and all(isinstance(piece, str | ToolCall) for piece in pieces)

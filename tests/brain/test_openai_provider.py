@@ -96,9 +96,10 @@ async def test_saying_the_transfer_sentence_without_the_tool_call_still_transfer
 async def test_take_message_tool_and_lookup_tool_answer_from_the_knowledge(
     fake_openai: FakeOpenAi, knowledge: Knowledge
 ) -> None:
-    message = {"name": "Jo Bloggs", "number": "this number", "reason": "moving my check-up"}
+    message = {"caller_name": "Jo Bloggs", "reason": "moving my check-up"}  # no number: the caller ID
     fake_openai.script(
         Reply((), (ToolCallReply("take_message", json.dumps(message)),)),
+        Reply(("Thanks Jo, I've passed that on.",)),
         Reply((), (ToolCallReply("lookup", json.dumps({"query": "what are your opening hours"})),)),
     )
     brain = _brain(fake_openai, knowledge)
@@ -106,22 +107,25 @@ async def test_take_message_tool_and_lookup_tool_answer_from_the_knowledge(
     assert took.actions == (
         TakeMessage("Jo Bloggs", "+447700900123", "moving my check-up", number_is_caller_id=True),
     )
+    assert took.text == "Thanks Jo, I've passed that on."
     looked = await respond_fully(brain, _ask("hmm, and the times?"))
-    assert looked.text == knowledge.hours
+    assert looked.text == knowledge.hours  # quoted from the knowledge, and the model is not asked again
     assert looked.actions == (Lookup("what are your opening hours", "hours"),)
+    assert len(fake_openai.requests) == 3
 
 
-async def test_a_malformed_tool_call_is_logged_and_skipped_not_fatal(
+async def test_a_malformed_tool_call_is_logged_and_answered_not_fatal(
     fake_openai: FakeOpenAi, knowledge: Knowledge, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_openai.script(
-        Reply(("One moment.",), (ToolCallReply("launch_rockets", "{}"), ToolCallReply("end_call", "{")))
+        Reply(("One moment.",), (ToolCallReply("launch_rockets", "{}"), ToolCallReply("end_call", "{"))),
+        Reply(("What else can I help with?",)),
     )
     with caplog.at_level(logging.WARNING):
         answer = await respond_fully(_brain(fake_openai, knowledge), _ask(OFF_KNOWLEDGE))
-    assert answer == type(answer)("One moment.", ())
+    assert answer == type(answer)("One moment. What else can I help with?", ())
     assert "unknown tool 'launch_rockets'" in caplog.text
-    assert "tool end_call: arguments are not JSON" in caplog.text
+    assert "arguments are not JSON" in caplog.text
 
 
 async def test_an_invented_price_is_replaced_by_the_safe_deferral(
