@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from agent_service.brain.base import Brain
 from agent_service.brain.registry import build_brain
+from agent_service.brain.tool_registry import ToolRegistry
+from agent_service.brain.tools import call_tools
 from agent_service.chat import ChatMemory
 from agent_service.knowledge import load_knowledge
 from agent_service.pipelines.base import CallInfo, CallPipeline, Outlet, PipelineOptions, PipelineSpec
@@ -40,7 +42,9 @@ def build_agent(settings: AgentSettings) -> Agent:
     """Build every part from `settings`. Raises ModelLoadError when the brain's local model is missing or
     unverified; speech models load later (warm-up or first use), so a broken voice never stops start-up."""
     knowledge = load_knowledge(settings.knowledge_file)
-    brain = build_brain(settings, knowledge)
+    # What an LLM brain may do, one group of tools per module; a new group (appointments) is added here.
+    tools = ToolRegistry(call_tools(knowledge))
+    brain = build_brain(settings, knowledge, tools)
     hints = hints_for(knowledge, settings.stt_hints)
     speech = SpeechRegistry(SpeechConfig.from_settings(settings, hints))
     return assemble(settings, brain, speech, greeting=settings.greeting or knowledge.greeting)
