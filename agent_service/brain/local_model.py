@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -53,6 +54,10 @@ class LocalChatModel:
         params.n_parallel = 1
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
+        # xllamacpp.Server also opens llama.cpp's HTTP server on a loopback port, which the agent never
+        # uses (it calls in-process, where no key is asked for). Locked with a key nobody knows, so no
+        # other local process can drive the model or read its slots (the callers' words).
+        params.api_keys = [secrets.token_urlsafe(32)]
         try:
             self._server = xllamacpp.Server(params)
         except Exception as e:  # llama.cpp reports a bad file as a bare RuntimeError

@@ -8,6 +8,8 @@ import hashlib
 import importlib.util
 import json
 import logging
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +140,22 @@ async def test_an_agent_on_the_local_llm_loads_it_once_for_warm_up_calls_and_cha
     assert answer.text
     loads = [r.getMessage() for r in caplog.records if r.getMessage().startswith("LOCAL_MODEL_LOADED")]
     assert len(loads) == 1, loads
+
+
+def test_llama_cpps_own_http_listener_inside_the_agent_refuses_requests_without_its_key(
+    smollm2: LocalChatModel,
+) -> None:
+    # xllamacpp.Server always opens llama.cpp's HTTP server on a loopback port as well; unauthenticated,
+    # any local process could drive the agent's model, read its slots (the callers' words) or its props.
+    address = smollm2._server.listening_address  # private: nothing in the agent uses the listener
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}).encode()
+    for path, data in (("/v1/chat/completions", body), ("/slots", None), ("/props", None)):
+        request = urllib.request.Request(
+            address + path, data=data, headers={"content-type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 401, path
 
 
 async def test_the_local_model_accepts_a_tool_round_trip_in_the_history(smollm2: LocalChatModel) -> None:
