@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent_service.brain.base import Brain
+from agent_service.brain.booking import BookingBrain
 from agent_service.brain.registry import build_brain
-from agent_service.brain.tool_registry import ToolRegistry
-from agent_service.brain.tools import call_tools
+from agent_service.calendar import Appointments, build_appointments
 from agent_service.chat import ChatMemory
 from agent_service.knowledge import load_knowledge
 from agent_service.pipelines.base import CallInfo, CallPipeline, Outlet, PipelineOptions, PipelineSpec
@@ -36,21 +36,31 @@ class Agent:
     chat_memory: ChatMemory
     synthesizer: Synthesizer
     speech: SpeechRegistry
+    appointments: Appointments | None = None  # None: the knowledge file has no opening_hours
 
 
 def build_agent(settings: AgentSettings) -> Agent:
     """Build every part from `settings`. Raises ModelLoadError when the brain's local model is missing or
     unverified; speech models load later (warm-up or first use), so a broken voice never stops start-up."""
     knowledge = load_knowledge(settings.knowledge_file)
-    # What an LLM brain may do, one group of tools per module; a new group (appointments) is added here.
-    tools = ToolRegistry(call_tools(knowledge))
-    brain = build_brain(settings, knowledge, tools)
+    appointments = build_appointments(settings, knowledge)
+    brain = build_brain(settings, knowledge)
+    if appointments is not None:  # the booking dialogue answers appointment turns before any brain
+        brain = BookingBrain(brain, appointments)
     hints = hints_for(knowledge, settings.stt_hints)
     speech = SpeechRegistry(SpeechConfig.from_settings(settings, hints))
-    return assemble(settings, brain, speech, greeting=settings.greeting or knowledge.greeting)
+    greeting = settings.greeting or knowledge.greeting
+    return assemble(settings, brain, speech, greeting=greeting, appointments=appointments)
 
 
-def assemble(settings: AgentSettings, brain: Brain, speech: SpeechRegistry, *, greeting: str) -> Agent:
+def assemble(
+    settings: AgentSettings,
+    brain: Brain,
+    speech: SpeechRegistry,
+    *,
+    greeting: str,
+    appointments: Appointments | None = None,
+) -> Agent:
     """Wire already-built parts together (tests hand in their own brain or speech providers here)."""
     chat_memory = ChatMemory(
         settings.data_dir / "conversations.sqlite3",
@@ -64,6 +74,7 @@ def assemble(settings: AgentSettings, brain: Brain, speech: SpeechRegistry, *, g
         chat_memory=chat_memory,
         synthesizer=Synthesizer(speech, greeting),
         speech=speech,
+        appointments=appointments,
     )
 
 

@@ -74,5 +74,9 @@ class SlotTaken(CalendarError):
     retryable_by_default = True
 
 
+class BookingOff(CalendarError):
+    """The knowledge file has no opening_hours, so the agent keeps no appointments."""
+
+
 class AppointmentNotFound(CalendarError):
     """No appointment with that id (cancelled or moved elsewhere meanwhile)."""

@@ -8,7 +8,14 @@ from typing import Any, NoReturn
 
 import grpc
 
-from agent_service.errors import AgentError, DrainingError, ProtocolError, TooManyCallsError
+from agent_service.errors import (
+    AgentError,
+    AppointmentNotFound,
+    BookingOff,
+    DrainingError,
+    ProtocolError,
+    TooManyCallsError,
+)
 
 
 def grpc_status(error: AgentError) -> grpc.StatusCode:
@@ -17,6 +24,10 @@ def grpc_status(error: AgentError) -> grpc.StatusCode:
         return grpc.StatusCode.INVALID_ARGUMENT
     if isinstance(error, TooManyCallsError):
         return grpc.StatusCode.RESOURCE_EXHAUSTED
+    if isinstance(error, AppointmentNotFound):
+        return grpc.StatusCode.NOT_FOUND
+    if isinstance(error, BookingOff):
+        return grpc.StatusCode.FAILED_PRECONDITION
     if isinstance(error, DrainingError) or error.retryable:
         return grpc.StatusCode.UNAVAILABLE
     return grpc.StatusCode.INTERNAL

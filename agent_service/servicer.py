@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from asyncio import FIRST_COMPLETED
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 from agentlocator.agent.v1 import agent_pb2, agent_pb2_grpc
 
-from agent_service import metrics
+from agent_service import appointments_rpc, metrics
 from agent_service.brain import Conversation, Turn, respond_fully
 from agent_service.call import Call
 from agent_service.chat_limits import check_chat_request
@@ -30,6 +31,7 @@ from agent_service.taken_messages import UnackedMessages
 from agentlocator_common import logs
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SHUTDOWN_REASON = "server shutting down"
 DRAINING = "server is shutting down; retry on another instance"
@@ -44,6 +46,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         # As many ended calls' unacknowledged messages kept for a resume as calls can be live at once.
         self._unacked = UnackedMessages(max_ended=self._settings.max_calls, journal=self._memory.save_message)
         self._synthesizer = agent.synthesizer
+        self._appointments = agent.appointments
         self._admitted = 0
         self._calls: set[Call] = set()
         self._draining = asyncio.Event()
@@ -219,3 +222,31 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
             response.synthesis_ms,
         )
         return response
+
+    async def ListAppointments(  # noqa: N802 (generated name)
+        self, request: agent_pb2.ListAppointmentsRequest, context: Any
+    ) -> agent_pb2.ListAppointmentsResponse:
+        return await self._calendar(
+            context, lambda: appointments_rpc.list_appointments(self._appointments, request)
+        )
+
+    async def CancelAppointment(  # noqa: N802 (generated name)
+        self, request: agent_pb2.CancelAppointmentRequest, context: Any
+    ) -> agent_pb2.Appointment:
+        return await self._calendar(
+            context, lambda: appointments_rpc.cancel_appointment(self._appointments, request)
+        )
+
+    async def CalendarFeed(  # noqa: N802 (generated name)
+        self, request: agent_pb2.CalendarFeedRequest, context: Any
+    ) -> agent_pb2.CalendarFeedResponse:
+        del request
+        return await self._calendar(context, lambda: appointments_rpc.calendar_feed(self._appointments))
+
+    async def _calendar(self, context: Any, work: Callable[[], Awaitable[T]]) -> T:
+        await self._refuse_while_draining(context)
+        try:
+            return await work()
+        except AgentError as e:
+            log.warning("CALENDAR_RPC_FAILED code=%s detail=%s", grpc_status(e).name, e.message)
+            await abort(context, e)

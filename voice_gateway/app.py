@@ -11,6 +11,7 @@ from quart import Quart, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from voice_gateway import metrics
+from voice_gateway.calendar.feed import calendar_feed_blueprint
 from voice_gateway.calls.endpoint import MediaStreamEndpoint
 from voice_gateway.calls.live_feed import live_feed_blueprint
 from voice_gateway.console import console_blueprint
@@ -107,6 +108,7 @@ def create_app(
     app.register_blueprint(whatsapp_blueprint(settings, services.whatsapp_hub))
     app.register_blueprint(payments_blueprint(settings))
     app.register_blueprint(messages_blueprint(settings, services.owner_messages))
+    app.register_blueprint(calendar_feed_blueprint(settings, services.agent))
     app.register_blueprint(
         console_blueprint(settings, services.agent, services.whatsapp_hub, services.console_data, ai)
     )

@@ -20,6 +20,7 @@ from voice_gateway.settings_values import non_negative_int as _non_negative_int
 from voice_gateway.settings_values import port as _port
 from voice_gateway.settings_values import positive_float as _positive_float
 from voice_gateway.settings_values import positive_int as _positive_int
+from voice_gateway.settings_values import url_token as _url_token
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.StrEnum)
@@ -123,6 +124,8 @@ class Settings:
     console_login_limit_per_minute: int = 5
     console_login_global_limit_per_minute: int = 30
     knowledge_file: str = "agent_service/knowledge/demo.yaml"
+    # The agent's appointments as a read-only iCalendar feed at /calendar/<token>.ics (unset: no feed).
+    calendar_feed_token: str | None = field(default=None, repr=False)
 
     @property
     def auth_enabled(self) -> bool:
@@ -196,6 +199,7 @@ class Settings:
             max_connections=reader.parse("MAX_CONNECTIONS", _non_negative_int, 4096),
             max_connections_per_client=reader.parse("MAX_CONNECTIONS_PER_CLIENT", _non_negative_int, 512),
             console_password=reader.secret("CONSOLE_PASSWORD", MIN_CONSOLE_SECRET),
+            calendar_feed_token=reader.parse("CALENDAR_FEED_TOKEN", _url_token, None),
             console_login_limit_per_minute=reader.parse(
                 "CONSOLE_LOGIN_LIMIT_PER_MINUTE", _non_negative_int, 5
             ),
@@ -235,7 +239,8 @@ class _Reader:
         try:
             return convert(raw)
         except ValueError as exc:
-            raise SettingsError(f"{name}={raw!r} is invalid: {exc}") from None
+            shown = "(hidden)" if name.endswith(("TOKEN", "TOKENS")) else repr(raw)  # logs never see one
+            raise SettingsError(f"{name}={shown} is invalid: {exc}") from None
 
 
 def _log_level(raw: str) -> str:

@@ -39,3 +39,11 @@ def boolean(raw: str) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ValueError("expected true or false")
+
+
+def url_token(raw: str) -> str:
+    """A secret that goes in a URL path (CALENDAR_FEED_TOKEN): long enough not to be guessed, and only
+    characters a URL carries as they are."""
+    if len(raw) < 24 or not all(c.isalnum() or c in "-_" for c in raw):
+        raise ValueError("expected at least 24 letters, digits, '-' or '_' (e.g. `openssl rand -hex 16`)")
+    return raw

@@ -30,7 +30,7 @@ class Changes:
             return say.NOT_FOUND + OFFER
         if d.kind == "cancel":
             try:
-                await self.appointments.cancel(appointment, source=t.source)
+                await self.appointments.cancel(appointment.id, source=t.source)
             except AppointmentNotFound:
                 return say.NOT_FOUND + OFFER
             return (

@@ -50,6 +50,7 @@ class Appointments:
         if knowledge.opening is None:
             raise ValueError("appointments need opening_hours in the knowledge file")
         self.calendar = calendar
+        self.business = knowledge.name
         self.hours: OpeningHours = knowledge.opening
         self.services = tuple(s for s in knowledge.services if s.minutes > 0)
         self._now = now
@@ -108,9 +109,9 @@ class Appointments:
         )
         return moved
 
-    async def cancel(self, appointment: Appointment, *, source: str) -> Appointment:
+    async def cancel(self, appointment_id: str, *, source: str) -> Appointment:
         try:
-            cancelled = await self.calendar.cancel(appointment.id)
+            cancelled = await self.calendar.cancel(appointment_id)
         except CalendarError as e:
             self._failed("cancel", source, e)
             raise

@@ -15,6 +15,7 @@ from quart import Blueprint, Response, redirect, render_template, request
 from voice_gateway.agent_client import AgentClient
 from voice_gateway.calls.ai.mode import AiMode
 from voice_gateway.console.auth import COOKIE_PATH, SESSION_COOKIE, ConsoleAuth, csrf_ok
+from voice_gateway.console.bookings import register_bookings
 from voice_gateway.console.chart import latency_chart
 from voice_gateway.console.data import ConsoleData
 from voice_gateway.console.greeting import GreetingUnavailable, greeting_audio
@@ -75,6 +76,7 @@ def console_blueprint(
 
     register_login(blueprint, settings, auth)
     register_messages(blueprint, signed_in, data, notifying=settings.owner_whatsapp is not None)
+    register_bookings(blueprint, signed_in, agent)
 
     @blueprint.post("/logout")
     @signed_in
