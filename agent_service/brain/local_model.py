@@ -56,7 +56,7 @@ class LocalChatModel:
         params.cpuparams_batch.n_threads = threads
         # xllamacpp.Server also opens llama.cpp's HTTP server on a loopback port, which the agent never
         # uses (it calls in-process, where no key is asked for). Locked with a key nobody knows, so no
-        # other local process can drive the model or read its slots (the callers' words).
+        # other local process can take the model's only slot (stalling the callers' answers) or use it.
         params.api_keys = [secrets.token_urlsafe(32)]
         try:
             self._server = xllamacpp.Server(params)

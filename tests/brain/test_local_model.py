@@ -146,7 +146,7 @@ def test_llama_cpps_own_http_listener_inside_the_agent_refuses_requests_without_
     smollm2: LocalChatModel,
 ) -> None:
     # xllamacpp.Server always opens llama.cpp's HTTP server on a loopback port as well; unauthenticated,
-    # any local process could drive the agent's model, read its slots (the callers' words) or its props.
+    # any local process could drive the agent's model (its one slot: callers wait) or read its state.
     address = smollm2._server.listening_address  # private: nothing in the agent uses the listener
     body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}).encode()
     for path, data in (("/v1/chat/completions", body), ("/slots", None), ("/props", None)):
