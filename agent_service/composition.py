@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from agent_service.brain.base import Brain
 from agent_service.brain.booking import BookingBrain
 from agent_service.brain.registry import build_brain
+from agent_service.brain.tool_registry import ToolRegistry
+from agent_service.brain.tools import call_tools
 from agent_service.calendar import Appointments, build_appointments
 from agent_service.chat import ChatMemory
 from agent_service.knowledge import load_knowledge
@@ -44,7 +46,9 @@ def build_agent(settings: AgentSettings) -> Agent:
     unverified; speech models load later (warm-up or first use), so a broken voice never stops start-up."""
     knowledge = load_knowledge(settings.knowledge_file)
     appointments = build_appointments(settings, knowledge)
-    brain = build_brain(settings, knowledge)
+    # What an LLM brain may do, one group of tools per module; a new group (appointments) is added here.
+    tools = ToolRegistry(call_tools(knowledge))
+    brain = build_brain(settings, knowledge, tools)
     if appointments is not None:  # the booking dialogue answers appointment turns before any brain
         brain = BookingBrain(brain, appointments)
     hints = hints_for(knowledge, settings.stt_hints)
