@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from agent_service.brain.base import Brain
 from agent_service.brain.booking import BookingBrain
+from agent_service.brain.booking_tools import appointment_tools
 from agent_service.brain.registry import build_brain
 from agent_service.brain.tool_registry import ToolRegistry
 from agent_service.brain.tools import call_tools
@@ -48,6 +49,8 @@ def build_agent(settings: AgentSettings) -> Agent:
     appointments = build_appointments(settings, knowledge)
     # What an LLM brain may do, one group of tools per module; a new group (appointments) is added here.
     tools = ToolRegistry(call_tools(knowledge))
+    if appointments is not None:
+        tools.add(*appointment_tools(appointments))
     brain = build_brain(settings, knowledge, tools)
     if appointments is not None:  # the booking dialogue answers appointment turns before any brain
         brain = BookingBrain(brain, appointments)
