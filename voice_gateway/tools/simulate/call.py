@@ -155,6 +155,9 @@ class _TwilioCall:
             await self._silent_until_answer_played(ws)
             self.interrupt_frames_sent = 0
             await self._say(ws, self.options.interrupt)
+        for reply in self.options.replies if self.options.realtime else ():
+            await self._silent_until(ws, self._answered_then_quiet())
+            await self._say(ws, reply)
         # Twilio streams the line for as long as the call lasts; the agent's turn-taking runs on that clock.
         filler = asyncio.create_task(self._silent_until(ws, lambda: False)) if self._streaming else None
         try:
@@ -196,6 +199,20 @@ class _TwilioCall:
         played_before = len(self.playout.played)
         wanted = self.options.interrupt_after_ms * 8
         await self._silent_until(ws, lambda: len(self.playout.played) - played_before >= wanted)
+
+    def _answered_then_quiet(self) -> Callable[[], bool]:
+        """Asked once a frame: has an answer played since now, followed by `reply_gap_ms` of quiet?"""
+        before = len(self.playout.played)
+        seen, quiet_frames = before, 0
+
+        def done() -> bool:
+            nonlocal seen, quiet_frames
+            played = len(self.playout.played)
+            seen, quiet_frames = (played, 0) if played != seen else (seen, quiet_frames + 1)
+            idle = self.playout.buffered_bytes == 0
+            return played > before and idle and quiet_frames * FRAME_MS >= self.options.reply_gap_ms
+
+        return done
 
     async def _silent_until(self, ws: ClientConnection, done: Callable[[], bool]) -> None:
         """Twilio keeps streaming while the caller is quiet: silence frames, in real time."""

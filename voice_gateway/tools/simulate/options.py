@@ -32,6 +32,10 @@ class CallOptions:
     # played, then say `interrupt` over it, as a caller cutting the agent short would.
     interrupt: bytes = b""
     interrupt_after_ms: int = 1000
+    # A conversation (real time only): after `audio` (and `interrupt`), each reply is said once the
+    # agent's answer has played and the line has then been quiet for `reply_gap_ms`.
+    replies: tuple[bytes, ...] = ()
+    reply_gap_ms: int = 2000
     # Real time only: after `audio`, go on streaming silence until the far end goes quiet, as Twilio does
     # (an agent's turn-taking runs on the media clock, so without it a last utterance never ends).
     keep_streaming: bool = False
