@@ -1,5 +1,6 @@
 """The same dialogue against the business's own CalDAV calendar (a real Radicale on loopback): the event
-appears at the right local time with the caller's details, moves in place, and is removed on cancel."""
+appears at the right local time with the caller's details, moves in place, and is removed on cancel; a
+server that is slow or down books nothing and the caller is told so."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import datetime
 
 import httpx
 import icalendar
+from prometheus_client import REGISTRY
 
+from agent_service.brain.receptionist import OFFER
 from tests.appointments.conftest import LONDON, Clinic, local
 from tests.calendar.conftest import PASSWORD, USER, Radicale
 
@@ -60,3 +63,31 @@ def _only_event(radicale: Radicale) -> icalendar.Event:
     ).text
     (event,) = icalendar.Calendar.from_ical(body).walk("VEVENT")
     return event
+
+
+def _appointment_failures(outcome: str) -> float:
+    sample = REGISTRY.get_sample_value(
+        "agentlocator_agent_appointments_total", {"operation": "book", "outcome": outcome}
+    )
+    return sample or 0.0
+
+
+async def test_a_caldav_server_that_is_down_or_slow_books_nothing_and_says_so(radicale: Radicale) -> None:
+    clinic = Clinic(radicale.calendar(timeout_s=2))
+    caller = clinic.caller()
+    for line in ("book a check-up on Friday at 11", "11 am", "John Smith", "yes"):
+        await caller.say(line)
+    before = _appointment_failures("unavailable")
+    radicale.pause()  # slow: the server accepts the connection and never answers
+    try:
+        slow = await caller.say("yes")
+    finally:
+        radicale.resume()
+    assert slow == "I'm sorry, I can't reach our calendar just now, so nothing has been booked. " + OFFER
+    radicale.stop()  # down
+    second = clinic.caller("+447700900456")
+    assert await second.say("I'd like to book a check-up on Friday at 11") == (
+        "I'm sorry, I can't reach our calendar just now, so nothing has been booked. " + OFFER
+    )
+    assert _appointment_failures("unavailable") == before + 1  # the write that timed out
+    await clinic.calendar.close()
