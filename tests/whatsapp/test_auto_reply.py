@@ -73,3 +73,22 @@ def test_a_reply_the_agent_could_not_give_before_a_restart_is_given_after_it(
     listed = messages_of(second, who)
     assert [m["direction"] for m in listed] == ["inbound", "outbound"]
     assert len(fake_twilio.matching(f'"To": "whatsapp:{who}"')) == 1
+
+
+def test_a_text_the_agent_refuses_is_kept_and_not_asked_about_again_after_a_restart(
+    tmp_path: Path, start_gateway: GatewayFactory, agent: AgentProcess, fake_twilio: ServerProcess
+) -> None:
+    env = {**gateway_env(sqlite_url(tmp_path)), **twilio_env(fake_twilio), "WHATSAPP_AUTO_REPLY": "true"}
+    first = start_gateway(**env, AGENT_ADDR=f"127.0.0.1:{agent.port}")
+    who = contact()
+    long_text = "please read all of this " * 200  # past the agent's 4,000-character Chat limit
+    form = {"MessageSid": f"SMlong{who[1:]}", "From": f"whatsapp:{who}", "Body": long_text}
+    assert signed_twilio_post(base_url(first), form).status_code == 200
+    first.wait_for(re.compile(f"WHATSAPP_AUTO_REPLY_FAILED id=twilio:SMlong{who[1:]} agent=INVALID_ARGUMENT"))
+    assert first.stop() == 0
+
+    second = start_gateway(**env, AGENT_ADDR=f"127.0.0.1:{agent.port}")
+    assert [m["text"] for m in messages_of(second, who)] == [long_text]  # stored, never lost
+    assert second.stop() == 0
+    # Only the first gateway asked the agent: a refusal is final, not retried at every start-up.
+    assert second.matching("WHATSAPP_AUTO_REPLY_FAILED") == []

@@ -211,11 +211,15 @@ class WhatsAppHub:
                 wait_for_ready=True,
             )
         except grpc.aio.AioRpcError as exc:
-            # Left pending: the next start-up tries again.
             metrics.WA_AUTO_REPLIES.labels("agent_error").inc()
             log.error(
                 "WHATSAPP_AUTO_REPLY_FAILED id=%s agent=%s %s", message.id, exc.code().name, exc.details()
             )
+            if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
+                # The agent will refuse this text every time (too long, say): asking again at each
+                # start-up would never end. The message itself stays stored for the owner to read.
+                await self.store.set_auto_reply(message.id, "refused")
+            # Otherwise left pending: the next start-up tries again.
             return
         if not await self._keep_messages(message, response):
             return  # left pending: the next start-up asks again
