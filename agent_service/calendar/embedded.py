@@ -185,8 +185,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # writer wait for it instead of failing.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # The busy timeout first: switching to WAL takes a lock too, and must wait for another agent's.
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
