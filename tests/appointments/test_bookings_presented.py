@@ -105,6 +105,9 @@ async def test_an_agent_that_is_down_is_said_plainly(tmp_path: Path) -> None:
     async with app.test_app() as running:
         client = running.test_client()
         assert (await client.get(f"/calendar/{TOKEN}.ics")).status_code == 503
+        signed_out = await client.get("/console/bookings", headers=BROWSER)
+        assert signed_out.status_code == 303 and signed_out.headers["Location"] == "/console/login"
+        assert (await client.post("/console/bookings/x/cancel", form={})).status_code == 401
         await _sign_in(client)
         page = await client.get("/console/bookings", headers=BROWSER)
         assert page.status_code == 503
