@@ -51,14 +51,16 @@ async def test_a_spoken_message_is_listed_and_reaches_the_owner_once_after_the_s
     try:
         # The sidecar runs, but no WhatsApp session is open: every send is refused as not_connected.
         said = "Hi, this is John Smith. Please ask Doctor Patel to call me back about my crown."
-        caller_audio = (
-            line_noise(3.0)
-            + telephone(piper, said)
-            + line_noise(12.0)  # the read-back: John Smith, on the number you're calling from, …
-            + telephone(piper, "Yes, that's right.", seed=3)
-            + line_noise(8.0)
+        # The confirmation is said once the read-back ("John Smith, on …") has played, however long the
+        # agent takes on a busy machine: a fixed gap would make the caller talk over it.
+        options = CallOptions(
+            base_url=base_url(stack.gateway),
+            audio=line_noise(3.0) + telephone(piper, said),
+            replies=(telephone(piper, "Yes, that's right.", seed=3),),
+            reply_gap_ms=2500,
+            keep_streaming=True,
+            tail_s=4.0,
         )
-        options = CallOptions(base_url=base_url(stack.gateway), audio=caller_audio, tail_s=2.0)
         await simulate_call(options)
 
         taken = await asyncio.to_thread(stack.gateway.wait_for, "OWNER_MESSAGE_STORED", 30.0)
