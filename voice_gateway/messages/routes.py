@@ -8,13 +8,13 @@ message.
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from quart import Blueprint, Response, request
 
+from voice_gateway.api_responses import bearer_refusal, error, ok
 from voice_gateway.errors import GatewayStopped
 from voice_gateway.messages import metrics
 from voice_gateway.messages.inbox import OwnerInbox
@@ -31,17 +31,6 @@ class Refused(Exception):
         self.status, self.code, self.message, self.fields = status, code, message, fields
 
 
-def error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return Response(json.dumps({"error": body}), status=status, content_type="application/json")
-
-
-def ok(body: Any) -> Response:
-    return Response(json.dumps(body), content_type="application/json")
-
-
 def messages_blueprint(settings: Settings, inbox: Callable[[], OwnerInbox]) -> Blueprint:
     """`inbox` gives the running inbox, or raises `GatewayStopped` outside start-up and shutdown."""
     blueprint = Blueprint("messages", __name__)
@@ -50,7 +39,7 @@ def messages_blueprint(settings: Settings, inbox: Callable[[], OwnerInbox]) -> B
         def wrap(handler: Handler) -> Handler:
             @functools.wraps(handler)
             async def checked(*args: Any, **kwargs: Any) -> Response:
-                response = _refusal()
+                response = bearer_refusal(settings.api_token)
                 if response is None:
                     try:
                         response = await handler(*args, **kwargs)
@@ -64,16 +53,6 @@ def messages_blueprint(settings: Settings, inbox: Callable[[], OwnerInbox]) -> B
             return checked
 
         return wrap
-
-    def _refusal() -> Response | None:
-        if not settings.api_token:
-            return error(503, "api_disabled", "API_TOKEN is not set, so the /api/ surface is disabled")
-        offered = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(offered.encode(), f"Bearer {settings.api_token}".encode()):
-            response = error(401, "unauthorized", "send Authorization: Bearer <API_TOKEN>")
-            response.headers["WWW-Authenticate"] = "Bearer"
-            return response
-        return None
 
     @blueprint.get("/api/messages")
     @guarded("list_messages")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -14,6 +13,7 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
+from voice_gateway.api_responses import bearer_refusal, error, ok
 from voice_gateway.settings import Settings
 from voice_gateway.storage import KeyTaken, SendKey
 from voice_gateway.whatsapp import metrics
@@ -33,37 +33,18 @@ _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 _KEY_RULE = "expected 1 to 200 visible ASCII characters, e.g. a UUID"
 
 
-def error(status: int, code: str, text: str, **extra: Any) -> Response:
-    body = {"error": {"code": code, "message": text, **extra}}
-    return Response(json.dumps(body), status=status, content_type="application/json")
-
-
-def ok(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
-
-
 def register_api(blueprint: Blueprint, settings: Settings, hub: Callable[[], WhatsAppHub]) -> None:
     def guarded(route: str) -> Callable[[Handler], Handler]:
         def wrap(handler: Handler) -> Handler:
             @functools.wraps(handler)
             async def checked(*args: Any, **kwargs: Any) -> Response:
-                response = _refusal() or await _answer(handler, *args, **kwargs)
+                response = bearer_refusal(settings.api_token) or await _answer(handler, *args, **kwargs)
                 metrics.API_REQUESTS.labels(route, str(response.status_code)).inc()
                 return response
 
             return checked
 
         return wrap
-
-    def _refusal() -> Response | None:
-        if not settings.api_token:
-            return error(503, "api_disabled", "API_TOKEN is not set, so the /api/ surface is disabled")
-        offered = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(offered.encode(), f"Bearer {settings.api_token}".encode()):
-            response = error(401, "unauthorized", "send Authorization: Bearer <API_TOKEN>")
-            response.headers["WWW-Authenticate"] = "Bearer"
-            return response
-        return None
 
     async def _answer(handler: Handler, *args: Any, **kwargs: Any) -> Response:
         try:

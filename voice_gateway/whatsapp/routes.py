@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 from quart import Blueprint, Response, current_app
 
+from voice_gateway.api_responses import ok
 from voice_gateway.settings import Settings
-from voice_gateway.whatsapp.api import ok, register_api
+from voice_gateway.whatsapp.api import register_api
 from voice_gateway.whatsapp.hub import WhatsAppHub
 from voice_gateway.whatsapp.model import Message
 from voice_gateway.whatsapp.openapi import openapi_document
