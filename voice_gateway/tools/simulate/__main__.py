@@ -22,6 +22,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--wav", required=True, type=Path, help="the caller's audio (any rate; converted to 8 kHz µ-law)"
     )
+    parser.add_argument(
+        "--then",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="WAV",
+        help="the caller's next turn, said once the agent's answer has played (repeat for a dialogue)",
+    )
     parser.add_argument("--out", type=Path, help="write what the caller heard to this WAV file")
     parser.add_argument(
         "--fast", action="store_true", help="send audio as fast as possible, not in real time"
@@ -62,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         tail_s=args.tail,
         interrupt=wav_to_mulaw(args.interrupt_wav) if args.interrupt_wav else b"",
         interrupt_after_ms=args.interrupt_after_ms,
+        replies=tuple(wav_to_mulaw(path) for path in args.then),
         keep_streaming=True,  # as Twilio does; --fast has no clock to stream on
         on_line=None if args.quiet else lambda line: print(line, flush=True),
     )
