@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from agent_service.speech.turns import BargeIn, SpeechEnded, SpeechStarted, TurnEvent, TurnPolicy, TurnTaker
+from agent_service.speech.turns import (
+    BargeIn,
+    Paused,
+    SpeechEnded,
+    SpeechResumed,
+    SpeechStarted,
+    TurnEvent,
+    TurnPolicy,
+    TurnTaker,
+)
 
 POLICY = TurnPolicy(min_speech_ms=100, hangover_ms=500, barge_in_ms=200)  # explicit: not the defaults
 
@@ -63,7 +72,7 @@ def test_a_cough_or_mm_hm_over_the_agent_does_not_interrupt_and_is_not_a_turn() 
 def test_a_very_long_utterance_is_cut_at_the_maximum() -> None:
     policy = TurnPolicy(max_utterance_ms=2000)
     ended = [e for _, e in run([(3000, 0.9)], policy=policy) if isinstance(e, SpeechEnded)]
-    assert ended == [SpeechEnded(0, 2000, 2000, during_agent_speech=False)]
+    assert ended == [SpeechEnded(0, 2000, 2000, during_agent_speech=False, decision="max_length")]
 
 
 def test_with_barge_in_off_long_speech_over_the_agent_never_interrupts() -> None:
@@ -81,3 +90,84 @@ def test_speech_over_a_protected_start_interrupts_as_soon_as_the_protection_ends
         events = taker.on_frame(now, 0.9, agent_speaking=True, interruptible=now >= 600)
         barges += [(now, e) for e in events if isinstance(e, BargeIn)]
     assert barges == [(600, BargeIn(620, 620))]
+
+
+MODEL = dataclasses.replace(
+    POLICY, pause_ms=100, end_of_turn_model=True, complete_hangover_ms=200, incomplete_hangover_ms=2000
+)
+
+
+def run_with_model(
+    timeline: list[tuple[int, float]], answers: list[float | None], policy: TurnPolicy = MODEL
+) -> list[tuple[int, TurnEvent]]:
+    """Like `run`, with the end-of-turn model answering each Paused on the very frame it is announced."""
+    taker = TurnTaker(policy)
+    events: list[tuple[int, TurnEvent]] = []
+    now = 0
+    for span_ms, probability in timeline:
+        for _ in range(span_ms // policy.frame_ms):
+            for event in taker.on_frame(now, probability, agent_speaking=False):
+                events.append((now, event))
+                if isinstance(event, Paused) and answers:
+                    taker.decide(event.end_ms, answers.pop(0))
+            now += policy.frame_ms
+    return events
+
+
+def ended(events: list[tuple[int, TurnEvent]]) -> list[tuple[int, SpeechEnded]]:
+    return [(at + 20, e) for at, e in events if isinstance(e, SpeechEnded)]
+
+
+def test_a_pause_the_model_calls_finished_ends_the_turn_after_the_short_hangover() -> None:
+    events = run_with_model([(200, 0.0), (1000, 0.9), (3000, 0.0)], [0.9])
+    assert [e for _, e in events if isinstance(e, Paused)] == [Paused(200, 1200, 1000)]
+    assert ended(events) == [(1400, SpeechEnded(200, 1200, 1000, False, "complete"))]
+
+
+def test_a_pause_the_model_calls_unfinished_waits_and_the_caller_going_on_keeps_one_turn() -> None:
+    # 800 ms of silence would end the turn on the fixed 500 ms hangover; unfinished, it waits 2 s.
+    events = run_with_model([(1000, 0.9), (800, 0.0), (600, 0.9), (3000, 0.0)], [0.1, 0.9])
+    kinds = [type(e).__name__ for _, e in events]
+    assert kinds == ["SpeechStarted", "Paused", "SpeechResumed", "Paused", "SpeechEnded"]
+    assert ended(events) == [(2600, SpeechEnded(0, 2400, 1600, False, "complete"))]
+    unfinished = run_with_model([(1000, 0.9), (3000, 0.0)], [0.1])
+    assert ended(unfinished) == [(3000, SpeechEnded(0, 1000, 1000, False, "incomplete"))]
+
+
+def test_an_answer_about_a_pause_the_caller_spoke_after_is_ignored() -> None:
+    taker = TurnTaker(MODEL)
+    for frame in range(50):
+        taker.on_frame(frame * 20, 0.9, agent_speaking=False)
+    assert [type(e) for e in taker.on_frame(1000, 0.0, agent_speaking=False)] == []
+    assert [type(e) for e in taker.on_frame(1020, 0.0, agent_speaking=False)] == []
+    assert [type(e) for e in taker.on_frame(1040, 0.0, agent_speaking=False)] == []
+    assert [type(e) for e in taker.on_frame(1060, 0.0, agent_speaking=False)] == []
+    assert [type(e) for e in taker.on_frame(1080, 0.0, agent_speaking=False)] == [Paused]
+    assert [type(e) for e in taker.on_frame(1100, 0.9, agent_speaking=False)] == [SpeechResumed]
+    assert not taker.decide(1000, 0.99)  # late: the caller has spoken since
+    events = [e for frame in range(56, 200) for e in taker.on_frame(frame * 20, 0.0, agent_speaking=False)]
+    assert [e.decision for e in events if isinstance(e, SpeechEnded)] == ["undecided"]
+
+
+def test_without_an_answer_the_turn_ends_after_the_long_hangover_and_a_failed_model_on_silence() -> None:
+    assert ended(run_with_model([(1000, 0.9), (3000, 0.0)], [])) == [
+        (3000, SpeechEnded(0, 1000, 1000, False, "undecided"))
+    ]
+    assert ended(run_with_model([(1000, 0.9), (3000, 0.0)], [None])) == [
+        (1500, SpeechEnded(0, 1000, 1000, False, "fallback"))
+    ]
+
+
+def test_a_backchannel_over_the_agent_is_not_a_pause_and_ends_on_the_fixed_hangover() -> None:
+    events = run([(100, 0.0), (160, 0.9), (1000, 0.0)], agent_speaking=True, policy=MODEL)
+    assert [e for _, e in events] == [
+        SpeechStarted(100),
+        SpeechEnded(100, 260, 160, during_agent_speech=True),
+    ]
+
+
+def test_with_a_pause_length_but_no_model_the_fixed_hangover_still_decides() -> None:
+    policy = dataclasses.replace(POLICY, pause_ms=100)
+    events = run([(1000, 0.9), (1000, 0.0)], policy=policy)
+    assert [type(e).__name__ for _, e in events] == ["SpeechStarted", "Paused", "SpeechEnded"]
+    assert ended(events)[0] == (1500, SpeechEnded(0, 1000, 1000, False, "silence"))
