@@ -11,6 +11,7 @@ import numpy as np
 from agent_service.errors import ModelLoadError
 from agent_service.speech.checksums import WHISPER_TINY_EN_MODEL_BIN, verify
 from agent_service.speech.hints import SpeechHints
+from agent_service.speech.whisper_window import WindowedDecoder
 from agentlocator_common.telephone_audio import Pcm, resample, to_float
 
 WHISPER_RATE = 16000
@@ -34,6 +35,8 @@ class WhisperStt:
         language: str = "en",
         beam_size: int = 5,
         hints: SpeechHints | None = None,
+        workers: int = 1,
+        window_s: float = 0.0,
     ) -> None:
         # Lazy, like the model package: faster-whisper loads only for STT_PROVIDER=whisper.
         from faster_whisper import WhisperModel  # type: ignore[import-untyped]
@@ -43,7 +46,12 @@ class WhisperStt:
             verify(directory / "model.bin", WHISPER_TINY_EN_MODEL_BIN)
         try:
             self._model = WhisperModel(
-                str(directory), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True
+                str(directory),
+                device="cpu",
+                compute_type="int8",
+                cpu_threads=threads,
+                num_workers=workers,
+                local_files_only=True,
             )
         except Exception as e:  # ctranslate2 raises RuntimeError/ValueError with the reason
             raise ModelLoadError(f"cannot load Whisper model from {directory}: {e}") from e
@@ -52,8 +60,14 @@ class WhisperStt:
         # beam 5 fixed it for ~50 ms more per utterance here.
         self._beam_size = beam_size
         self._hints = hints or SpeechHints()
-        # ctranslate2 models are not re-entrant per replica; one decode at a time per process.
-        self._lock = threading.Lock()
+        # ctranslate2 models are not re-entrant per replica: `workers` replicas, one decode on each.
+        self._lock = threading.BoundedSemaphore(workers)
+        # window_s > 0: a window cut to the utterance first (whisper_window.py), the 30 s path if in doubt.
+        self._windowed = (
+            WindowedDecoder(self._model, window_s=window_s, language=language, beam_size=beam_size)
+            if window_s
+            else None
+        )
 
     async def transcribe(self, pcm: Pcm, sample_rate: int) -> str:
         return await asyncio.to_thread(self.transcribe_blocking, pcm, sample_rate)
@@ -63,6 +77,10 @@ class WhisperStt:
         if len(audio) == 0:
             return ""
         with self._lock:
+            if self._windowed is not None:
+                heard = self._windowed.decode(audio, hotwords=self._hints.hotwords, prompt=self._hints.prompt)
+                if heard is not None:
+                    return heard
             segments, _ = self._model.transcribe(
                 np.ascontiguousarray(audio),
                 language=self._language,
