@@ -52,9 +52,22 @@ FRAMES_IN = FRAMES.labels("in")
 FRAMES_OUT = FRAMES.labels("out")
 TURN_STAGES = Histogram(
     "agentlocator_agent_turn_stage_seconds",
-    "Per-turn voice latency by stage: endpointing, stt, llm_first_token, tts_first_audio, voice_to_voice",
+    "Per-turn voice latency by stage: endpointing, stt (stt_queue: its wait for a worker),"
+    " llm_first_token, tts_first_audio, voice_to_voice",
     ["stage"],
     buckets=(0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0),
+)
+SPECULATIVE_STT = Counter(
+    "agentlocator_agent_speculative_stt",
+    "Transcriptions started at a caller's pause: hit (the turn ended there and used it), miss (the turn"
+    " ended elsewhere and was transcribed again), dropped (the caller went on speaking)",
+    ["outcome"],
+)
+END_OF_TURN = Counter(
+    "agentlocator_agent_end_of_turn",
+    "User turns by what ended them: silence (the fixed hangover), complete / incomplete (the end-of-turn"
+    " model's answer), undecided (no answer in time), fallback (the model failed), max_length",
+    ["decision"],
 )
 
 
