@@ -110,5 +110,15 @@ def conversation_config(settings: AgentSettings, greeting: str) -> ConversationC
         min_speech_ms=settings.min_speech_ms,
         hangover_ms=settings.hangover_ms,
         barge_in_ms=settings.barge_in_ms,
+        pause_ms=settings.turns.pause_ms,
+        end_of_turn_model=settings.turns.end_of_turn == "smart-turn",
+        complete_threshold=settings.turns.end_of_turn_threshold,
+        complete_hangover_ms=settings.turns.complete_hangover_ms,
+        incomplete_hangover_ms=settings.turns.incomplete_hangover_ms,
     )
-    return ConversationConfig(greeting=greeting, no_input_ms=round(settings.no_input_s * 1000), turns=turns)
+    return ConversationConfig(
+        greeting=greeting,
+        no_input_ms=round(settings.no_input_s * 1000),
+        turns=turns,
+        speculative_stt=settings.turns.speculative_stt and settings.turns.pause_ms > 0,
+    )

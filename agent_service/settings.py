@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from agent_service.knowledge import DEMO_KNOWLEDGE_FILE, KnowledgeError, load_knowledge
 from agent_service.settings_calendar import CalendarSettings
+from agent_service.settings_turns import TurnSettings
 
 T = TypeVar("T")
 
@@ -89,11 +90,12 @@ class AgentSettings:
     greeting: str = ""  # empty: the knowledge file's greeting
     warm_up: bool = True  # load the pipeline's models right after start-up, not on the first call
     no_input_s: float = 8.0
-    hangover_ms: int = 500
+    hangover_ms: int = 800  # answers come fast now: a shorter one talks over pauses (docs/benchmarks.md)
     barge_in_ms: int = 180
     min_speech_ms: int = 100
     vad_threshold: float = 0.5
     calendar: CalendarSettings = CalendarSettings()  # appointments (settings_calendar.py)
+    turns: TurnSettings = TurnSettings()  # how fast a turn is answered (settings_turns.py)
 
     @property
     def listen_host(self) -> str:
@@ -171,6 +173,7 @@ class AgentSettings:
             min_speech_ms=read.parse("AGENT_MIN_SPEECH_MS", _positive_int, d.min_speech_ms),
             vad_threshold=read.parse("AGENT_VAD_THRESHOLD", _fraction, d.vad_threshold),
             calendar=CalendarSettings.from_env(read),
+            turns=TurnSettings.from_env(read),
         )
 
 

@@ -31,6 +31,13 @@ class UtteranceBuffer:
         self._frames = []
         return np.concatenate(pieces) if pieces else np.zeros(0, np.int16)
 
+    def peek(self, start_ms: int, end_ms: int) -> Pcm:
+        """The utterance so far (with pre-roll) up to `end_ms`, leaving the buffer as it is: what the
+        end-of-turn model and a speculative transcription get while the turn may still go on."""
+        start = start_ms - PREROLL_MS
+        pieces = [pcm for media_ms, pcm in self._frames if start <= media_ms < end_ms]
+        return np.concatenate(pieces) if pieces else np.zeros(0, np.int16)
+
     def forget_before(self, now_ms: int) -> None:
         """Between utterances only the pre-roll is worth keeping."""
         horizon = now_ms - PREROLL_MS - 40
@@ -47,6 +54,10 @@ class TurnTimings:
     brain_first_token: float = 0.0
     first_tts_audio: float = 0.0
     first_frame_out: float = 0.0
+    stt_queue_s: float = 0.0  # the transcription's wait for a worker
+    speculative: str = ""  # hit, miss, off (transcription.py); empty: typed input
+    end_of_turn: str = ""  # what ended the turn (turns.SpeechEnded.decision)
+    probability: float = 0.0  # the end-of-turn model's answer, when it was asked
 
     def metrics(self, hangover_ms: int) -> agent_pb2.Metrics:
         to_first_frame = _ms(self.end_of_speech, self.first_frame_out)
@@ -56,11 +67,17 @@ class TurnTimings:
             tts_first_audio_ms=_ms(self.brain_first_token, self.first_tts_audio),
             turn_latency_ms=hangover_ms + to_first_frame,
             endpointing_ms=hangover_ms,
+            stt_queue_ms=round(self.stt_queue_s * 1000),
+            speculative_stt=_SPECULATIVE.get(self.speculative, 0),  # type: ignore[arg-type]
+            end_of_turn=_END_OF_TURN.get(self.end_of_turn, 0),  # type: ignore[arg-type]
+            end_of_turn_probability=self.probability,
         )
 
     def stages(self, hangover_ms: int) -> dict[str, float]:
         """Seconds per stage for the latency histograms, only for the stages this turn reached."""
         stages = {"endpointing": hangover_ms / 1000}
+        if self.speculative:
+            stages["stt_queue"] = self.stt_queue_s
         steps = (
             ("stt", self.end_of_speech, self.stt_final),
             ("llm_first_token", self.stt_final, self.brain_first_token),
@@ -74,6 +91,21 @@ class TurnTimings:
                 0.0, self.first_frame_out - self.end_of_speech
             )
         return stages
+
+
+_SPECULATIVE = {
+    "off": agent_pb2.SPECULATIVE_STT_OFF,
+    "hit": agent_pb2.SPECULATIVE_STT_HIT,
+    "miss": agent_pb2.SPECULATIVE_STT_MISS,
+}
+_END_OF_TURN = {
+    "silence": agent_pb2.END_OF_TURN_SILENCE,
+    "complete": agent_pb2.END_OF_TURN_COMPLETE,
+    "incomplete": agent_pb2.END_OF_TURN_INCOMPLETE,
+    "undecided": agent_pb2.END_OF_TURN_UNDECIDED,
+    "fallback": agent_pb2.END_OF_TURN_FALLBACK,
+    "max_length": agent_pb2.END_OF_TURN_MAX_LENGTH,
+}
 
 
 def _ms(start: float, end: float) -> int:

@@ -41,6 +41,11 @@ class CallHistory:
         """A new reply starts: the previous one is no longer the one a barge-in can cut."""
         self._playing = None
 
+    def take_back_user(self) -> None:
+        """The caller's last turn was not finished: it is heard again with what follows."""
+        if self._turns and self._turns[-1].role == "user":
+            self._turns.pop()
+
     def cut_to_heard(self, heard: str) -> None:
         index, self._playing = self._playing, None
         if index is not None and index < len(self._turns):

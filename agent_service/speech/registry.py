@@ -31,6 +31,8 @@ class SpeechConfig:
     stt: str
     tts: str
     stt_threads: int
+    stt_workers: int  # decodes at once across calls (settings_turns.py)
+    stt_window_s: float
     stt_language: str
     stt_base_url: str
     stt_api_key: str
@@ -50,6 +52,8 @@ class SpeechConfig:
             stt=settings.stt_provider,
             tts=settings.tts_provider,
             stt_threads=settings.stt_threads,
+            stt_workers=settings.turns.stt_workers,
+            stt_window_s=settings.turns.stt_window_s,
             stt_language=settings.stt_language,
             stt_base_url=settings.stt_base_url,
             stt_api_key=settings.stt_api_key,
@@ -75,7 +79,13 @@ def _silero(config: SpeechConfig) -> Vad:
 
 
 def _whisper(config: SpeechConfig) -> SpeechToText:
-    return WhisperStt(threads=config.stt_threads, language=config.stt_language, hints=config.stt_hints)
+    return WhisperStt(
+        threads=config.stt_threads,
+        language=config.stt_language,
+        hints=config.stt_hints,
+        workers=config.stt_workers,
+        window_s=config.stt_window_s,
+    )
 
 
 def _openai_stt(config: SpeechConfig) -> SpeechToText:

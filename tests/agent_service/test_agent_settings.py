@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 
@@ -90,10 +91,15 @@ def test_settings_import_none_of_the_parts_they_configure() -> None:
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agent_service")
         }
 
-    # The knowledge loader is a leaf itself: a bad file stops start-up here. The calendar's settings are
-    # read by a module of their own, a leaf too.
-    assert imports("settings") == {"agent_service.knowledge", "agent_service.settings_calendar"}
+    # The knowledge loader is a leaf itself: a bad file stops start-up here. The calendar's and the turns'
+    # settings are read by modules of their own, leaves too.
+    assert imports("settings") == {
+        "agent_service.knowledge",
+        "agent_service.settings_calendar",
+        "agent_service.settings_turns",
+    }
     assert imports("settings_calendar") == {"agent_service.knowledge.opening"}
+    assert imports("settings_turns") == set()
 
 
 def test_every_speech_provider_name_settings_accept_has_a_factory_and_no_other() -> None:
@@ -137,3 +143,46 @@ def test_a_bad_calendar_setting_names_the_variable(name: str, value: str, proble
     with pytest.raises(SettingsError) as raised:
         AgentSettings.from_env({name: value})
     assert str(raised.value).startswith(f"{name}=") and problem in str(raised.value)
+
+
+def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -> None:
+    default = AgentSettings.from_env({}).turns
+    assert (default.pause_ms, default.speculative_stt, default.end_of_turn) == (100, True, "silence")
+    assert (default.stt_workers, default.stt_window_s) == (2, 15.0)
+    turns = AgentSettings.from_env(
+        {
+            "AGENT_PAUSE_MS": "150",
+            "AGENT_SPECULATIVE_STT": "false",
+            "AGENT_END_OF_TURN": "smart-turn",
+            "AGENT_END_OF_TURN_THRESHOLD": "0.7",
+            "AGENT_COMPLETE_HANGOVER_MS": "250",
+            "AGENT_INCOMPLETE_HANGOVER_MS": "3000",
+            "STT_WORKERS": "4",
+            "STT_WINDOW_S": "0",
+        }
+    ).turns
+    assert (turns.pause_ms, turns.speculative_stt, turns.end_of_turn, turns.end_of_turn_threshold) == (
+        150,
+        False,
+        "smart-turn",
+        0.7,
+    )
+    assert (turns.complete_hangover_ms, turns.incomplete_hangover_ms) == (250, 3000)
+    assert (turns.stt_workers, turns.stt_window_s) == (4, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("AGENT_PAUSE_MS", "-1", "0..5000 ms"),
+        ("AGENT_SPECULATIVE_STT", "maybe", "true or false"),
+        ("AGENT_END_OF_TURN", "vad", "known: silence, smart-turn"),
+        ("AGENT_END_OF_TURN_THRESHOLD", "1.5", "between 0 and 1"),
+        ("AGENT_COMPLETE_HANGOVER_MS", "0.2", "not an integer"),
+        ("STT_WORKERS", "0", "1..64"),
+        ("STT_WINDOW_S", "2", "0 (off) or 5..30"),
+    ],
+)
+def test_a_bad_turn_setting_names_the_variable(name: str, value: str, problem: str) -> None:
+    with pytest.raises(SettingsError, match=rf"^{name}=.*{re.escape(problem)}"):
+        AgentSettings.from_env({name: value})

@@ -17,7 +17,7 @@ from agent_service.knowledge import load_knowledge
 from agent_service.pipelines.base import CallInfo
 from agent_service.pipelines.conversation import ConversationConfig, ConversationPipeline
 from agent_service.settings import AgentSettings
-from agent_service.speech.base import SpeechToText, TextToSpeech, Vad
+from agent_service.speech.base import EndOfTurnModel, SpeechToText, TextToSpeech, Vad
 from agentlocator_common import telephone_audio
 
 
@@ -117,7 +117,12 @@ def call_info() -> CallInfo:
 
 
 def open_pipeline(
-    outlet: PlayoutOutlet, vad: Vad, stt: SpeechToText, tts: TextToSpeech, config: ConversationConfig
+    outlet: PlayoutOutlet,
+    vad: Vad,
+    stt: SpeechToText,
+    tts: TextToSpeech,
+    config: ConversationConfig,
+    judge: EndOfTurnModel | None = None,
 ) -> ConversationPipeline:
     async def voice() -> TextToSpeech:
         return tts
@@ -125,6 +130,11 @@ def open_pipeline(
     async def ears() -> tuple[Vad, SpeechToText]:
         return vad, stt
 
+    async def judging() -> EndOfTurnModel:
+        if judge is None:
+            raise RuntimeError("no end-of-turn model in this test")
+        return judge
+
     settings = AgentSettings.from_env({})
     brain = build_brain(settings, load_knowledge(settings.knowledge_file))
-    return ConversationPipeline(call_info(), outlet, config, brain, voice, ears)
+    return ConversationPipeline(call_info(), outlet, config, brain, voice, ears, judge=judging)

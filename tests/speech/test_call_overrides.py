@@ -64,3 +64,10 @@ def test_a_longer_endpointing_silence_keeps_a_pause_inside_one_turn() -> None:
         taker = TurnTaker(policy)
         events = [e for i, p in enumerate(timeline) for e in taker.on_frame(i * 20, p, agent_speaking=False)]
         assert sum(isinstance(e, SpeechEnded) for e in events) == turns
+
+
+def test_a_call_that_names_its_silence_gets_that_silence_and_no_end_of_turn_model() -> None:
+    defaults = TurnPolicy(hangover_ms=500, pause_ms=100, end_of_turn_model=True)
+    named = turn_policy(defaults, None, EndpointingOverride(silence_ms=900))
+    assert (named.hangover_ms, named.end_of_turn_model, named.pause_ms) == (900, False, 100)
+    assert turn_policy(defaults, None, EndpointingOverride(min_utterance_ms=200)).end_of_turn_model

@@ -2,13 +2,15 @@
 
 The composition root builds one ConversationCalls at start-up and hands it everything calls share.
 Models load in a worker thread, on the first call that needs them or in `warm_up`, so the first call's
-greeting waits for Piper (~0.3–0.4 s) while the event loop keeps serving.
+greeting waits for Piper (~0.3–0.4 s) while the event loop keeps serving. All calls share one STT queue
+(STT_WORKERS decodes at once) and, when AGENT_END_OF_TURN=smart-turn, one end-of-turn model.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 
 from agentlocator.agent.v1 import agent_pb2
 
@@ -18,9 +20,13 @@ from agent_service.pipelines.base import BargeInOverride, CallInfo, CallPipeline
 from agent_service.pipelines.conversation.config import ConversationConfig
 from agent_service.pipelines.conversation.pipeline import ConversationPipeline
 from agent_service.pipelines.conversation.resumption import CallHistories
-from agent_service.speech.base import SpeechToText, TextToSpeech, Vad
+from agent_service.speech.base import EndOfTurnModel, SpeechToText, TextToSpeech, Vad
 from agent_service.speech.registry import SpeechRegistry
+from agent_service.speech.smart_turn import SmartTurn
 from agent_service.speech.turns import TurnPolicy
+from agent_service.speech.workers import WorkerQueue
+
+REMOTE_WORKERS = 64  # a speech API's requests at once per process (the API has its own limits)
 
 
 class ConversationCalls:
@@ -31,6 +37,9 @@ class ConversationCalls:
         self.registry = registry
         self.brain = brain
         self.histories = histories
+        self._queues: dict[tuple[str, str], WorkerQueue] = {}
+        self._model: EndOfTurnModel | None = None
+        self._model_lock = threading.Lock()
 
     def open_call(self, info: CallInfo, outlet: Outlet) -> CallPipeline:
         if info.encoding != agent_pb2.AUDIO_ENCODING_MULAW_8K:
@@ -49,15 +58,47 @@ class ConversationCalls:
             stt: SpeechToText = await asyncio.to_thread(self.registry.get, "stt", names["stt"])
             return vad, stt
 
+        async def judge() -> EndOfTurnModel:
+            return await asyncio.to_thread(self.end_of_turn_model)
+
         turns = turn_policy(self.config.turns, info.barge_in, info.endpointing)
         config = dataclasses.replace(self.config, turns=turns)
-        return ConversationPipeline(info, outlet, config, self.brain, voice, ears, self.histories)
+        return ConversationPipeline(
+            info,
+            outlet,
+            config,
+            self.brain,
+            voice,
+            ears,
+            self.histories,
+            stt_queue=self.queue("stt", names["stt"]),
+            tts_queue=self.queue("tts", names["tts"]),
+            judge=judge,
+        )
+
+    def queue(self, kind: str, name: str) -> WorkerQueue:
+        """The process's queue for one engine: the embedded ones share the cores (Whisper STT_WORKERS at
+        once, Piper one sentence at a time: its phonemiser is a global), a remote API is not throttled."""
+        key = (kind, name)
+        if key not in self._queues:
+            local = {("stt", "whisper"): self.registry.config.stt_workers, ("tts", "piper"): 1}
+            self._queues[key] = WorkerQueue(local.get(key, REMOTE_WORKERS))
+        return self._queues[key]
+
+    def end_of_turn_model(self) -> EndOfTurnModel:
+        """The end-of-turn model, loaded once per process; blocking."""
+        with self._model_lock:
+            if self._model is None:
+                self._model = SmartTurn()
+            return self._model
 
     def warm_up(self) -> None:
-        """Load the default voice, VAD and STT; blocking, for a worker thread."""
+        """Load the default voice, VAD and STT (and the end-of-turn model if on); blocking, for a thread."""
         config = self.registry.config
         for kind, name in (("tts", config.tts), ("vad", config.vad), ("stt", config.stt)):
             self.registry.get(kind, name)
+        if self.config.turns.end_of_turn_model:
+            self.end_of_turn_model()
 
 
 def turn_policy(
@@ -76,6 +117,8 @@ def turn_policy(
         policy = dataclasses.replace(
             policy,
             hangover_ms=endpointing.silence_ms or policy.hangover_ms,
+            # A call that names its silence gets exactly that: no model shortens or stretches it.
+            end_of_turn_model=policy.end_of_turn_model and not endpointing.silence_ms,
             min_speech_ms=endpointing.min_utterance_ms or policy.min_speech_ms,
             max_utterance_ms=endpointing.max_utterance_ms or policy.max_utterance_ms,
         )

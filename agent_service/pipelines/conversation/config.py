@@ -21,3 +21,5 @@ class ConversationConfig:
     apology: str = "Sorry, I had a problem there. Could you say that again?"
     dtmf_timeout_ms: int = 2000
     turns: TurnPolicy = field(default_factory=TurnPolicy)
+    # Transcribe at the caller's pause (turns.pause_ms) and keep it if the turn ends there.
+    speculative_stt: bool = False

@@ -2,6 +2,8 @@
 
 Everything here runs on the media clock (the end of the latest caller frame), never on wall time, so a
 call is replayed exactly by feeding it the same frames. What the agent says is `replies.Replies`' job.
+When the caller pauses, the turn so far is transcribed speculatively and, with an end-of-turn model, the
+model is asked whether it sounds finished; its answer sets how much more silence ends the turn.
 """
 
 from __future__ import annotations
@@ -11,18 +13,30 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import numpy as np
 from agentlocator.agent.v1 import agent_pb2
 
+from agent_service import metrics
 from agent_service.brain.base import Brain
 from agent_service.pipelines.base import CallInfo, Outlet
 from agent_service.pipelines.conversation.config import ConversationConfig
+from agent_service.pipelines.conversation.judging import Judge, Judging
 from agent_service.pipelines.conversation.replies import Replies
 from agent_service.pipelines.conversation.resumption import CallHistories
 from agent_service.speech import call_io
 from agent_service.speech.base import SpeechToText, TextToSpeech, Vad, VadStream
 from agent_service.speech.call_io import UtteranceBuffer
 from agent_service.speech.history import CallHistory
-from agent_service.speech.turns import BargeIn, SpeechEnded, SpeechStarted, TurnTaker
+from agent_service.speech.transcription import CallTranscriber
+from agent_service.speech.turns import (
+    BargeIn,
+    Paused,
+    SpeechResumed,
+    SpeechStarted,
+    TurnEvent,
+    TurnTaker,
+)
+from agent_service.speech.workers import WorkerQueue
 from agentlocator_common import telephone_audio
 
 log = logging.getLogger(__name__)
@@ -41,6 +55,10 @@ class ConversationPipeline:
         voice: Voice,
         ears: Ears,
         histories: CallHistories | None = None,
+        *,
+        stt_queue: WorkerQueue | None = None,
+        tts_queue: WorkerQueue | None = None,
+        judge: Judge | None = None,
     ) -> None:
         self.call = call
         self.config = config
@@ -49,7 +67,7 @@ class ConversationPipeline:
         history = CallHistory() if histories is None else histories.open(call.call_sid, resumed=call.resumed)
         if call.resumed:
             log.info("CALL_RESUMED call=%s turns_kept=%d", call.call_sid, len(history))
-        self._replies = Replies(call, outlet, config, brain, history, lambda: self._now_ms)
+        self._replies = Replies(call, outlet, config, brain, history, lambda: self._now_ms, tts_queue)
         self._turns = TurnTaker(config.turns)
         self._vad: VadStream | None = None
         self._recent = UtteranceBuffer()
@@ -60,7 +78,10 @@ class ConversationPipeline:
         self._dtmf = ""
         self._dtmf_at_ms = 0
         self._frames_before_ready = 0
-        self._ready_task = asyncio.get_running_loop().create_task(self._start(voice, ears))
+        self._stt_queue = stt_queue or WorkerQueue(1)
+        self._transcriber: CallTranscriber | None = None
+        self._judging = Judging(call.call_sid, self._turns)
+        self._ready_task = asyncio.get_running_loop().create_task(self._start(voice, ears, judge))
 
     # --- CallPipeline -------------------------------------------------------------------------------
 
@@ -110,6 +131,9 @@ class ConversationPipeline:
     async def aclose(self) -> None:
         self._ready_task.cancel()
         await asyncio.gather(self._ready_task, return_exceptions=True)
+        self._judging.stop()
+        if self._transcriber is not None:
+            self._transcriber.close()
         await self._replies.cancel()
         if self._histories is not None:
             self._histories.close(self.call.call_sid, self._replies.history)
@@ -137,7 +161,7 @@ class ConversationPipeline:
         """The reply being prepared or sent, if any (tests pace their media clock on it)."""
         return self._replies.task
 
-    async def _start(self, voice: Voice, ears: Ears) -> None:
+    async def _start(self, voice: Voice, ears: Ears, judge: Judge | None) -> None:
         # The voice first: the greeting plays while the (slower) ears load on the other core.
         loop = asyncio.get_running_loop()
         ears_task = loop.create_task(ears())
@@ -146,7 +170,10 @@ class ConversationPipeline:
             self._last_activity_ms = self._now_ms
             if not self.call.resumed:  # the caller heard the greeting on the stream that was lost
                 self._replies.say(self.config.greeting)
-            vad, self._replies.stt = await ears_task
+            vad, stt = await ears_task
+            self._transcriber = CallTranscriber(self._stt_queue, stt, speculate=self.config.speculative_stt)
+            if judge is not None and self.config.turns.end_of_turn_model:
+                await self._judging.load(judge)
         except BaseException as e:
             ears_task.cancel()
             if not isinstance(e, Exception):
@@ -162,7 +189,15 @@ class ConversationPipeline:
                 "SPEECH_READY call=%s frames_not_analysed=%d", self.call.call_sid, self._frames_before_ready
             )
 
-    async def _on_turn_event(self, event: SpeechStarted | BargeIn | SpeechEnded) -> None:
+    async def _on_turn_event(self, event: TurnEvent) -> None:
+        if isinstance(event, Paused):
+            self._on_pause(event)
+            return
+        if isinstance(event, SpeechResumed):
+            self._judging.stop()
+            if self._transcriber is not None:
+                self._transcriber.drop()
+            return
         self._last_activity_ms = self._now_ms
         if isinstance(event, SpeechStarted):
             self._silences = 0  # a later silence is asked about again, never taken for the last one
@@ -172,14 +207,39 @@ class ConversationPipeline:
         else:
             await self._user_turn_event(agent_pb2.TURN_EVENT_KIND_USER_STOPPED_SPEAKING, event.end_ms)
             utterance = self._recent.take(event.start_ms, event.end_ms)
+            self._judging.stop()
+            assert self._transcriber is not None  # the VAD, hence turns, starts only with the ears
             if event.during_agent_speech:
+                self._transcriber.drop()
                 log.info(
                     "SPEECH_BACKCHANNEL call=%s speech_ms=%d (not an interruption)",
                     self.call.call_sid,
                     event.speech_ms,
                 )
                 return
-            self._replies.answer_speech(utterance, hangover_ms=self._now_ms - event.end_ms)
+            metrics.END_OF_TURN.labels(event.decision).inc()
+            earlier = self._replies.untranscribed  # a turn a barge-in cut short: heard together
+            if earlier is None:
+                transcription = self._transcriber.take(event.end_ms, utterance)
+            else:
+                utterance = np.concatenate([earlier, utterance])
+                transcription = self._transcriber.take(-1, utterance)
+            probability = self._judging.probability if event.decision in ("complete", "incomplete") else 0.0
+            self._replies.answer_speech(
+                utterance,
+                transcription,
+                hangover_ms=self._now_ms - event.end_ms,
+                end_of_turn=event.decision,
+                probability=probability,
+            )
+
+    def _on_pause(self, event: Paused) -> None:
+        """The caller paused: guess the transcript, and ask the model whether they have finished."""
+        audio = self._recent.peek(event.start_ms, self._now_ms)
+        if self._transcriber is not None:
+            self._transcriber.speculate(event.end_ms, audio)
+        if self.config.turns.end_of_turn_model:
+            self._judging.ask(event, audio)
 
     async def _check_timers(self) -> None:
         if self._dtmf and self._now_ms - self._dtmf_at_ms >= self.config.dtmf_timeout_ms:

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import numpy as np
 from agentlocator.agent.v1 import agent_pb2
 
 from agent_service import metrics as agent_metrics
@@ -24,11 +23,13 @@ from agent_service.pipelines.base import CallInfo, Outlet
 from agent_service.pipelines.conversation.actions import action_response
 from agent_service.pipelines.conversation.config import ConversationConfig
 from agent_service.speech import call_io
-from agent_service.speech.base import SpeechToText, TextToSpeech
+from agent_service.speech.base import TextToSpeech
 from agent_service.speech.call_io import TurnTimings
 from agent_service.speech.heard import HeardTracker
 from agent_service.speech.history import CallHistory
 from agent_service.speech.sentences import SentenceSplitter
+from agent_service.speech.transcription import Transcription
+from agent_service.speech.workers import Ticket, WorkerQueue
 from agentlocator_common import telephone_audio
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Replies:
         brain: Brain,
         history: CallHistory,
         now_ms: Callable[[], int],
+        tts_queue: WorkerQueue | None = None,
     ) -> None:
         self.call = call
         self.config = config
@@ -52,10 +54,11 @@ class Replies:
         self.ending = False  # a goodbye is under way: no more prompts
         self.heard = HeardTracker()
         self.speaking_since_ms = 0  # media time of the current reply's first audio (barge-in protection)
-        self.stt: SpeechToText | None = None  # set once the ears have loaded; VAD turns need it first
         self._outlet = outlet
         self._brain = brain
         self._now_ms = now_ms  # the caller's media clock, kept by the pipeline
+        # Shared by the process's calls: an answer's first sentence goes before others' later ones.
+        self._tts_queue = tts_queue or WorkerQueue(1)
         # Awaited, not assumed: a resumed call has no greeting, so a DTMF reply may start before the voice.
         self._voice: asyncio.Future[TextToSpeech] = asyncio.get_running_loop().create_future()
         self._task: asyncio.Task[None] | None = None
@@ -63,6 +66,10 @@ class Replies:
         self._unclear_turns = 0  # utterances in a row that gave no words
         # An utterance whose transcription a barge-in cancelled: prepended to the next one, never lost.
         self._untranscribed: telephone_audio.Pcm | None = None
+        # The utterance the current reply answers, and its transcript until the reply's first audio goes
+        # out: a caller who goes on before hearing the answer takes the turn back (see `interrupt`).
+        self._answering: telephone_audio.Pcm | None = None
+        self._user_line: tuple[str, str] | None = None
 
     def voice_ready(self, tts: TextToSpeech) -> None:
         self._voice.set_result(tts)
@@ -81,22 +88,42 @@ class Replies:
 
     def say(self, text: str, *, end_reason: str = "") -> None:
         """Speak `text` as the next reply (greeting, prompts); with `end_reason`, end the call after it."""
+        self._answering = None
         self._start(self._speak_only(text, timings=None, end_reason=end_reason))
 
-    def answer_speech(self, utterance: telephone_audio.Pcm, *, hangover_ms: int) -> None:
-        if self._untranscribed is not None:
-            utterance = np.concatenate([self._untranscribed, utterance])
-        timings = TurnTimings(end_of_speech=time.monotonic())
-        self._start(self._answer(utterance, timings, hangover_ms=hangover_ms))
+    @property
+    def untranscribed(self) -> telephone_audio.Pcm | None:
+        """An utterance whose transcription a barge-in cancelled: the next one is heard together with it."""
+        return self._untranscribed
+
+    def answer_speech(
+        self,
+        utterance: telephone_audio.Pcm,
+        transcription: Transcription,
+        *,
+        hangover_ms: int,
+        end_of_turn: str = "",
+        probability: float = 0.0,
+    ) -> None:
+        """Answer a user turn whose text `transcription` brings (it already includes `untranscribed`)."""
+        self._untranscribed = None
+        timings = TurnTimings(
+            end_of_speech=time.monotonic(), end_of_turn=end_of_turn, probability=probability
+        )
+        self._start(self._answer(utterance, transcription, timings, hangover_ms=hangover_ms))
 
     async def answer_text(self, text: str) -> None:
         """Answer typed input (DTMF digits) at once, in place of whatever was being said."""
         await self.cancel()
+        self._answering = None
         self._start(self._answer_text(text, TurnTimings(end_of_speech=time.monotonic()), hangover_ms=0))
 
     async def interrupt(self, at_ms: int, speech_ms: int) -> None:
-        """Barge-in: stop talking now and keep in the history only what the caller heard."""
+        """Barge-in: stop talking now and keep in the history only what the caller heard. If they heard at
+        most a word of the answer, they were not done: the turn is taken back, and what they said before
+        is heard again together with what they say now (one transcript, one answer)."""
         heard = self.heard.heard_text(at_ms)
+        retake = self._answering if len(heard.split()) <= 1 else None
         log.info(
             "SPEECH_BARGE_IN call=%s at_ms=%d speech_ms=%d heard=%r",
             self.call.call_sid,
@@ -105,8 +132,18 @@ class Replies:
             heard,
         )
         await self._outlet.clear_playback()
+        if retake is not None:
+            self._user_line, heard = None, ""
         await self.cancel()
+        self._answering = None
         self.history.cut_to_heard(heard)
+        if retake is not None:
+            log.info(
+                "SPEECH_TAKEN_BACK call=%s: the caller went on; heard again with what follows",
+                self.call.call_sid,
+            )
+            self.history.take_back_user()
+            self._untranscribed = retake
         await self._transcript(agent_pb2.ROLE_AGENT, heard, "agent-heard")
         self.heard = HeardTracker()
         await self._turn_event(agent_pb2.TURN_EVENT_KIND_AGENT_STOPPED_SPEAKING, at_ms)
@@ -124,6 +161,7 @@ class Replies:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        await self._send_user_line()
 
     def _start(self, work: Coroutine[Any, Any, None]) -> None:
         if self._task is not None and not self._task.done():
@@ -135,18 +173,23 @@ class Replies:
     # --- the reply tasks ------------------------------------------------------------------------------
 
     async def _answer(
-        self, utterance: telephone_audio.Pcm, timings: TurnTimings, *, hangover_ms: int
+        self,
+        utterance: telephone_audio.Pcm,
+        transcription: Transcription,
+        timings: TurnTimings,
+        *,
+        hangover_ms: int,
     ) -> None:
-        assert self.stt is not None
         self._untranscribed = utterance
         try:
-            text = await self.stt.transcribe(utterance, telephone_audio.TELEPHONE_RATE)
+            text = await transcription.text()
         except Exception:
             self._untranscribed = None
             await self._apologise("stt")
             return
-        self._untranscribed = None
+        self._untranscribed, self._answering = None, utterance
         timings.stt_final = time.monotonic()
+        timings.stt_queue_s, timings.speculative = transcription.ticket.waited_s, transcription.speculative
         if not text.strip():
             log.info("SPEECH_EMPTY_TRANSCRIPT call=%s samples=%d", self.call.call_sid, len(utterance))
             self._unclear_turns += 1
@@ -162,7 +205,7 @@ class Replies:
         self._utterance += 1
         self._unclear_turns = 0
         log.info("SPEECH_USER call=%s text=%r", self.call.call_sid, text)
-        await self._transcript(agent_pb2.ROLE_USER, text, f"user-{self._utterance}")
+        self._user_line = (text, f"user-{self._utterance}")
         self.history.add_user(text)
         conversation = Conversation(
             self.call.call_sid, self.history.as_tuple(), channel="voice", caller=self.call.from_number
@@ -187,8 +230,10 @@ class Replies:
         except asyncio.CancelledError:
             raise
         except Exception:
+            await self._send_user_line()
             await self._apologise("brain or tts")
             return
+        await self._send_user_line()
         self.history.add_agent(self.heard.full_text)
         await self._metrics(timings, hangover_ms)
         for action in after:
@@ -214,7 +259,10 @@ class Replies:
             )
 
     async def _say(self, sentence: str, timings: TurnTimings | None) -> None:
-        speech = await (await self._voice).synthesize(sentence)
+        voice = await self._voice
+        first = timings is None or not timings.first_tts_audio
+        ticket = Ticket(final=first, since=timings.end_of_speech if timings else time.monotonic())
+        speech = await self._tts_queue.run(ticket, lambda: voice.synthesize(sentence))
         if timings is not None:
             timings.first_tts_audio = timings.first_tts_audio or time.monotonic()
         mulaw = telephone_audio.to_telephone(speech.pcm, speech.sample_rate)
@@ -222,6 +270,7 @@ class Replies:
             return
         self._utterance += 1
         utterance_id = f"agent-{self._utterance}"
+        await self._send_user_line()  # the caller's words go out just before the answer to them
         if self.heard.all_played and not self.heard.full_text:
             self.speaking_since_ms = self._now_ms()
             await self._turn_event(agent_pb2.TURN_EVENT_KIND_AGENT_STARTED_SPEAKING)
@@ -250,6 +299,11 @@ class Replies:
     async def _transcript(self, role: int, text: str, utterance_id: str, *, final: bool = True) -> None:
         # Agent sentences go out as sent (not final); the final agent transcript is what was heard.
         await self._outlet.send(call_io.transcript(role, text, utterance_id, final=final))
+
+    async def _send_user_line(self) -> None:
+        line, self._user_line = self._user_line, None
+        if line is not None:
+            await self._transcript(agent_pb2.ROLE_USER, *line)
 
     async def _turn_event(self, kind: int, media_ms: int | None = None) -> None:
         await self._outlet.send(call_io.turn_event(kind, self._now_ms() if media_ms is None else media_ms))

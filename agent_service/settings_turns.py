@@ -1,0 +1,114 @@
+"""How fast the agent answers: speculative transcription, the end-of-turn model and the STT workers
+(AGENT_PAUSE_MS, AGENT_SPECULATIVE_STT, AGENT_END_OF_TURN*, AGENT_*_HANGOVER_MS, STT_WORKERS,
+STT_WINDOW_S), read with the rest of AgentSettings in settings.py; a wrong value stops start-up with one
+line naming the variable. The figures behind the defaults are in docs/benchmarks.md."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+END_OF_TURN = ("silence", "smart-turn")
+
+
+class Reader(Protocol):
+    def parse(self, name: str, parse: Callable[[str], T], default: T) -> T: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSettings:
+    # Silence after the caller's speech at which the pause is announced: a speculative transcription
+    # starts and the end-of-turn model (if on) is asked. 0: never.
+    pause_ms: int = 100
+    speculative_stt: bool = True  # transcribe at the pause; kept if the turn ends there, else dropped
+    end_of_turn: str = "silence"  # silence: AGENT_HANGOVER_MS ends a turn; smart-turn: the model decides
+    end_of_turn_threshold: float = 0.5  # the model's probability of "finished" at which it counts
+    complete_hangover_ms: int = 200  # silence that ends a turn the model calls finished
+    incomplete_hangover_ms: int = 2500  # ...and one it calls unfinished (or has not answered about)
+    stt_workers: int = 2  # transcriptions at once, across all calls (one CTranslate2 replica each)
+    stt_window_s: float = 15.0  # Whisper's window cut to this (0: faster-whisper's own 30 s window)
+
+    @classmethod
+    def from_env(cls, read: Reader) -> TurnSettings:
+        d = cls()
+        return cls(
+            pause_ms=read.parse("AGENT_PAUSE_MS", _milliseconds(0, 5000), d.pause_ms),
+            speculative_stt=read.parse("AGENT_SPECULATIVE_STT", _flag, d.speculative_stt),
+            end_of_turn=read.parse("AGENT_END_OF_TURN", _end_of_turn, d.end_of_turn),
+            end_of_turn_threshold=read.parse(
+                "AGENT_END_OF_TURN_THRESHOLD", _fraction, d.end_of_turn_threshold
+            ),
+            complete_hangover_ms=read.parse(
+                "AGENT_COMPLETE_HANGOVER_MS", _milliseconds(20, 5000), d.complete_hangover_ms
+            ),
+            incomplete_hangover_ms=read.parse(
+                "AGENT_INCOMPLETE_HANGOVER_MS", _milliseconds(20, 10000), d.incomplete_hangover_ms
+            ),
+            stt_workers=read.parse("STT_WORKERS", _workers, d.stt_workers),
+            stt_window_s=read.parse("STT_WINDOW_S", _window, d.stt_window_s),
+        )
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("not an integer") from None
+
+
+def _milliseconds(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = _int(raw)
+        if not low <= value <= high:
+            raise ValueError(f"must be {low}..{high} ms")
+        return value
+
+    return parse
+
+
+def _workers(raw: str) -> int:
+    value = _int(raw)
+    if not 1 <= value <= 64:
+        raise ValueError("must be 1..64")
+    return value
+
+
+def _float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _fraction(raw: str) -> float:
+    value = _float(raw)
+    if not 0 <= value <= 1:
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
+def _window(raw: str) -> float:
+    value = _float(raw)
+    if value != 0 and not 5 <= value <= 30:
+        raise ValueError("must be 0 (off) or 5..30 seconds")
+    return value
+
+
+def _end_of_turn(raw: str) -> str:
+    if raw not in END_OF_TURN:
+        raise ValueError(f"unknown end-of-turn mode; known: {', '.join(END_OF_TURN)}")
+    return raw
+
+
+def _flag(raw: str) -> bool:
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
