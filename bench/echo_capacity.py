@@ -55,11 +55,24 @@ def previous_tree_env(tree: Path) -> dict[str, str]:
     return {"PYTHONPATH": f"{tree}{os.pathsep}{tree / '.generated'}"}
 
 
+def tree_module(module: str, tree: Path | None) -> list[str]:
+    """`python -m module`, from `tree` (with previous_tree_env) or from this checkout when None. Under
+    `-m` the working directory (this checkout) comes first on sys.path, ahead of PYTHONPATH, so an
+    earlier tree's modules would never be imported; here the tree is put first."""
+    if tree is None:
+        return python_module(module)
+    code = (
+        f"import runpy, sys; sys.path[0] = {str(tree)!r}; runpy.run_module({module!r}, run_name='__main__')"
+    )
+    return [sys.executable, "-c", code]
+
+
 @contextmanager
 def servers(kind: str, previous: Path | None = None) -> Iterator[tuple[str, list[ServerProcess]]]:
     procs: list[ServerProcess] = []
     kind, _, from_previous = kind.partition("@")
     code: dict[str, str] = previous_tree_env(previous) if from_previous and previous else {}
+    tree = previous if from_previous else None
     if from_previous and previous is None:
         raise ValueError(f"{kind}@{from_previous} needs --previous TREE")
     try:
@@ -93,12 +106,12 @@ def servers(kind: str, previous: Path | None = None) -> Iterator[tuple[str, list
                 "LOG_LEVEL": "WARNING",
             }
             agent = ServerProcess(
-                pinned(agent_core, python_module("agent_service")), agent_env | code, "AGENT_LISTENING"
+                pinned(agent_core, tree_module("agent_service", tree)), agent_env | code, "AGENT_LISTENING"
             )
             procs.append(agent.start())
             env |= {"WS_MODE": "AI", "AGENT_ADDR": f"127.0.0.1:{agent.port}"}
         gateway = ServerProcess(
-            pinned(SERVER_CORE, python_module("voice_gateway")), env | code, "GATEWAY_LISTENING"
+            pinned(SERVER_CORE, tree_module("voice_gateway", tree)), env | code, "GATEWAY_LISTENING"
         ).start()
         procs.insert(0, gateway)
         yield f"ws://127.0.0.1:{gateway.port}/ws/twilio-media", procs

@@ -12,10 +12,12 @@ the question (spoken by Piper, at telephone quality), then line noise while the 
   stays high ~100 ms after the sound stops, so the agent's clock starts that much after the caller's),
   plus gRPC, the gateway and the WebSocket (well under a millisecond each at this load).
 
-The first configuration, `receptionist` (the default brain), is the baseline the others are compared to.
+The first configuration, `today` (the receptionist brain with the turn-taking as it was before speculative
+transcription: a fixed 500 ms hangover, faster-whisper's 30 s window, one STT worker), is the baseline the
+others are compared to; `receptionist` is the same brain with this checkout's defaults.
 With `--previous TREE` (an earlier commit's checkout with its protos generated) `NAME@prev` runs the same
-configuration from that tree, in the same run.
-Run: `.venv/bin/python -m bench.turn_latency` (about 2 minutes).
+configuration from that tree, in the same run. `bench/turn_load.py` runs many talking calls at once.
+Run: `.venv/bin/python -m bench.turn_latency` (about 3 minutes).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import importlib.util
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +37,8 @@ import numpy as np
 
 from agent_service.speech.piper_tts import PiperTts
 from agentlocator_common import telephone_audio
-from bench.echo_capacity import previous_tree_env
-from tests.procs import ServerProcess, python_module
+from bench.echo_capacity import previous_tree_env, tree_module
+from tests.procs import ServerProcess
 from tests.speech.conftest import line_noise, telephone
 from voice_gateway.storage.calls import CallLog
 from voice_gateway.tools.simulate import CallOptions, simulate_call
@@ -57,9 +61,21 @@ def smollm2_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+# The turn-taking and STT as they were before speculative transcription (each part has its setting).
+TODAY = {
+    "AGENT_END_OF_TURN": "silence",
+    "AGENT_HANGOVER_MS": "500",
+    "AGENT_SPECULATIVE_STT": "false",
+    "STT_WINDOW_S": "0",
+    "STT_WORKERS": "1",
+}
+
+
 def configurations() -> dict[str, dict[str, str]]:
     return {
+        "today": {"LLM_PROVIDER": "receptionist", **TODAY},
         "receptionist": {"LLM_PROVIDER": "receptionist"},
+        "smart-turn": {"LLM_PROVIDER": "receptionist", "AGENT_END_OF_TURN": "smart-turn"},
         # Hybrid: the receptionist answers what it is sure of, the local model the rest. SmolLM2-135M is the
         # model the tests use (installed by `make install`); `make local-llm` fetches the real ones.
         "local-smollm2": {"LLM_PROVIDER": "local", "LOCAL_LLM_MODEL": str(smollm2_path())},
@@ -99,14 +115,16 @@ async def ask(base_url: str, database: str, question: str, spoken: bytes) -> Tur
     return Turn(question, caller_ms, stages)
 
 
-async def run_configuration(
-    name: str, env: dict[str, str], spoken: dict[str, bytes], previous: Path | None = None
-) -> list[Turn]:
-    code = previous_tree_env(previous) if previous is not None and name.endswith("@prev") else {}
+@contextmanager
+def agent_and_gateway(name: str, env: dict[str, str], previous: Path | None) -> Iterator[tuple[str, str]]:
+    """The agent (conversation pipeline, embedded models) and the gateway in AI mode: (base URL, database
+    URL). `NAME@prev` runs both from `previous`."""
+    tree = previous if previous is not None and name.endswith("@prev") else None
+    code = previous_tree_env(tree) if tree is not None else {}
     with tempfile.TemporaryDirectory() as data:
         database = f"sqlite:///{data}/bench.db"
         agent = ServerProcess(
-            python_module("agent_service"),
+            tree_module("agent_service", tree),
             {
                 "AGENT_LISTEN": "127.0.0.1:0",
                 "AGENT_PIPELINE": "conversation",
@@ -120,7 +138,7 @@ async def run_configuration(
             "AGENT_LISTENING",
         ).start(timeout=120)
         gateway = ServerProcess(
-            python_module("voice_gateway"),
+            tree_module("voice_gateway", tree),
             {
                 "PORT": "0",
                 "BIND_HOST": "127.0.0.1",
@@ -134,17 +152,23 @@ async def run_configuration(
             "GATEWAY_LISTENING",
         ).start()
         try:
-            base = f"http://127.0.0.1:{gateway.port}"
-            # One call first so that no question pays for loading the models.
-            await ask(base, database, QUESTIONS[0], spoken[QUESTIONS[0]])
-            turns = []
-            for question in QUESTIONS:
-                turns.append(await ask(base, database, question, spoken[question]))
-                print(f"{name}: {question!r} {turns[-1]}", file=sys.stderr, flush=True)
-            return turns
+            yield f"http://127.0.0.1:{gateway.port}", database
         finally:
             gateway.stop()
             agent.stop()
+
+
+async def run_configuration(
+    name: str, env: dict[str, str], spoken: dict[str, bytes], previous: Path | None = None
+) -> list[Turn]:
+    with agent_and_gateway(name, env, previous) as (base, database):
+        # One call first so that no question pays for loading the models.
+        await ask(base, database, QUESTIONS[0], spoken[QUESTIONS[0]])
+        turns = []
+        for question in QUESTIONS:
+            turns.append(await ask(base, database, question, spoken[question]))
+            print(f"{name}: {question!r} {turns[-1]}", file=sys.stderr, flush=True)
+        return turns
 
 
 def _ms(value: float | int | None) -> str:
@@ -167,7 +191,7 @@ def table(results: dict[str, list[Turn]]) -> str:
             )
     lines += [
         "",
-        "| configuration | median caller-measured ms | median rest ms | ÷ receptionist |",
+        "| configuration | median caller-measured ms | median rest ms | ÷ first |",
         "|---|---|---|---|",
     ]
     baseline = None
@@ -186,7 +210,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--configs", default=",".join(configurations()))
+    parser.add_argument("--configs", default="today,receptionist", help=", ".join(configurations()))
     parser.add_argument(
         "--previous", type=Path, help="an earlier commit's checkout: adds NAME@prev for each configuration"
     )
