@@ -13,7 +13,14 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.echo_capacity import CLIENT_CORE, SERVER_CORE, cpu_seconds, pinned, previous_tree_env
+from bench.echo_capacity import (
+    CLIENT_CORE,
+    SERVER_CORE,
+    cpu_seconds,
+    pinned,
+    previous_tree_env,
+    tree_module,
+)
 from tests.procs import ROOT, ServerProcess, python_module
 
 
@@ -21,7 +28,11 @@ def run(previous: Path, agent_old: bool, gateway_old: bool, calls: int, seconds:
     old = previous_tree_env(previous)
     agent_env = {"AGENT_LISTEN": "127.0.0.1:0", "AGENT_MAX_CALLS": "10000", "LOG_LEVEL": "WARNING"}
     agent_env |= {"AGENT_PIPELINE": "echo"} | (old if agent_old else {})
-    agent = ServerProcess(pinned(SERVER_CORE, python_module("agent_service")), agent_env, "AGENT_LISTENING")
+    agent = ServerProcess(
+        pinned(SERVER_CORE, tree_module("agent_service", previous if agent_old else None)),
+        agent_env,
+        "AGENT_LISTENING",
+    )
     agent.start(60)
     env = {
         "PORT": "0",
@@ -32,7 +43,7 @@ def run(previous: Path, agent_old: bool, gateway_old: bool, calls: int, seconds:
     }
     env |= {"AGENT_ADDR": f"127.0.0.1:{agent.port}", "WS_START_TIMEOUT_S": "600", "MAX_CONCURRENT_CALLS": "0"}
     gateway = ServerProcess(
-        pinned(SERVER_CORE, python_module("voice_gateway")),
+        pinned(SERVER_CORE, tree_module("voice_gateway", previous if gateway_old else None)),
         env | (old if gateway_old else {}),
         "GATEWAY_LISTENING",
     ).start()
