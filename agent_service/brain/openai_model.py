@@ -40,6 +40,10 @@ class OpenAiChatModel:
         self._model = model
         self._max_tokens = max_tokens
 
+    async def aclose(self) -> None:
+        """Close the client's connection pool (a client that is dropped leaves its sockets to the GC)."""
+        await self._client.close()
+
     async def stream(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> AsyncGenerator[ModelDelta, None]:

@@ -16,7 +16,7 @@ import importlib.util
 import json
 import secrets
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +56,21 @@ def llama_server() -> Iterator[tuple[str, str]]:
     del server  # stops llama.cpp's listener and main loop
 
 
-def _model(llama_server: tuple[str, str], max_tokens: int) -> OpenAiChatModel:
-    base_url, key = llama_server
-    return OpenAiChatModel(base_url, key, "smollm2", timeout_s=120, max_retries=0, max_tokens=max_tokens)
+@pytest.fixture
+async def models(llama_server: tuple[str, str]) -> AsyncIterator[Callable[[int], OpenAiChatModel]]:
+    """Clients on the server, each closed after its test so no socket is left to the garbage collector."""
+    made: list[OpenAiChatModel] = []
+
+    def model(max_tokens: int) -> OpenAiChatModel:
+        base_url, key = llama_server
+        made.append(
+            OpenAiChatModel(base_url, key, "smollm2", timeout_s=120, max_retries=0, max_tokens=max_tokens)
+        )
+        return made[-1]
+
+    yield model
+    for client in made:
+        await client.aclose()
 
 
 def test_the_server_is_llama_cpp_and_reports_the_template_s_tool_support(
@@ -75,7 +87,7 @@ def test_the_server_is_llama_cpp_and_reports_the_template_s_tool_support(
 
 
 async def test_llama_cpp_accepts_the_tool_definitions_and_streams_a_well_formed_answer(
-    llama_server: tuple[str, str], knowledge: Knowledge
+    models: Callable[[int], OpenAiChatModel], knowledge: Knowledge
 ) -> None:
     tools = ToolRegistry(call_tools(knowledge))
     messages: list[dict[str, Any]] = [
@@ -83,13 +95,13 @@ async def test_llama_cpp_accepts_the_tool_definitions_and_streams_a_well_formed_
         {"role": "user", "content": "Please take a message for the dentist."},
     ]
     # A stream that ends without a finish_reason raises ProviderUnavailable: finishing is well formed.
-    deltas = [delta async for delta in _model(llama_server, 6).stream(messages, tools.definitions())]
+    deltas = [delta async for delta in models(6).stream(messages, tools.definitions())]
     assert deltas
     assert all(isinstance(d, str) or (isinstance(d, ToolCall) and d.name in tools.names) for d in deltas)
 
 
 async def test_llama_cpp_accepts_a_second_round_carrying_a_tool_call_and_its_result(
-    llama_server: tuple[str, str], knowledge: Knowledge
+    models: Callable[[int], OpenAiChatModel], knowledge: Knowledge
 ) -> None:
     tools = ToolRegistry(call_tools(knowledge))
     call = ToolCall("take_message", json.dumps({"caller_name": "Jo", "reason": "a refund"}), "call_1")
@@ -98,14 +110,14 @@ async def test_llama_cpp_accepts_a_second_round_carrying_a_tool_call_and_its_res
         {"role": "user", "content": "I'm Jo, please pass on a message about a refund."},
         *round_messages("Of course.", [call], [outcome]),
     ]
-    deltas = [delta async for delta in _model(llama_server, 6).stream(messages, tools.definitions())]
+    deltas = [delta async for delta in models(6).stream(messages, tools.definitions())]
     assert deltas and all(isinstance(d, str | ToolCall) for d in deltas)
 
 
 async def test_the_llm_brain_answers_through_llama_cpp_within_its_guard_rails(
-    llama_server: tuple[str, str], knowledge: Knowledge
+    models: Callable[[int], OpenAiChatModel], knowledge: Knowledge
 ) -> None:
-    brain = LlmBrain(_model(llama_server, 12), ReceptionistBrain(knowledge))
+    brain = LlmBrain(models(12), ReceptionistBrain(knowledge))
     conversation = Conversation(
         "c", (Turn("user", "Can you recommend a toothpaste?"),), "voice", "+447700900123"
     )

@@ -155,6 +155,7 @@ def test_llama_cpps_own_http_listener_inside_the_agent_refuses_requests_without_
         )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)
+        refused.value.close()  # an HTTPError holds the response, and with it the socket
         assert refused.value.code == 401, path
 
 
