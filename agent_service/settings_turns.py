@@ -1,7 +1,7 @@
-"""How fast the agent answers: speculative transcription, the end-of-turn model and the STT workers
+"""How fast the agent answers: speculative transcription, the end-of-turn model, the speech workers
 (AGENT_PAUSE_MS, AGENT_SPECULATIVE_STT, AGENT_END_OF_TURN*, AGENT_*_HANGOVER_MS, STT_WORKERS,
-STT_WINDOW_S), read with the rest of AgentSettings in settings.py; a wrong value stops start-up with one
-line naming the variable. The figures behind the defaults are in docs/benchmarks.md."""
+STT_WINDOW_S, TTS_WORKERS), read with the rest of AgentSettings in settings.py; a wrong value stops
+start-up with one line naming the variable. The figures behind the defaults are in docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ class Reader(Protocol):
 @dataclass(frozen=True, slots=True)
 class TurnSettings:
     # Silence after the caller's speech at which the pause is announced: a speculative transcription
-    # starts and the end-of-turn model (if on) is asked. 0: never.
-    pause_ms: int = 100
+    # starts and the end-of-turn model (if on) is asked. 0: never. As long as the utterance's post-roll
+    # (call_io.POSTROLL_MS): cut sooner, Whisper misheard last words (docs/benchmarks.md).
+    pause_ms: int = 300
     speculative_stt: bool = True  # transcribe at the pause; kept if the turn ends there, else dropped
     end_of_turn: str = "silence"  # silence: AGENT_HANGOVER_MS ends a turn; smart-turn: the model decides
     end_of_turn_threshold: float = 0.5  # the model's probability of "finished" at which it counts
@@ -29,6 +30,7 @@ class TurnSettings:
     incomplete_hangover_ms: int = 2500  # ...and one it calls unfinished (or has not answered about)
     stt_workers: int = 2  # transcriptions at once, across all calls (one CTranslate2 replica each)
     stt_window_s: float = 15.0  # Whisper's window cut to this (0: faster-whisper's own 30 s window)
+    tts_workers: int = 2  # Piper sentences synthesised at once, across all calls
 
     @classmethod
     def from_env(cls, read: Reader) -> TurnSettings:
@@ -48,6 +50,7 @@ class TurnSettings:
             ),
             stt_workers=read.parse("STT_WORKERS", _workers, d.stt_workers),
             stt_window_s=read.parse("STT_WINDOW_S", _window, d.stt_window_s),
+            tts_workers=read.parse("TTS_WORKERS", _workers, d.tts_workers),
         )
 
 

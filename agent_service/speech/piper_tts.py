@@ -47,10 +47,21 @@ class PiperTts:
         """`vary=False` turns off Piper's sampling noise: the same text gives the same audio (for tests)."""
         from piper import SynthesisConfig
 
-        config = None if vary else SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+        config = SynthesisConfig() if vary else SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+        # Only the phonemiser is held: espeak-ng is one global per process. The voice model itself is an
+        # onnxruntime session, which runs calls from several threads at once, so two calls' sentences
+        # are synthesised side by side (what PiperVoice.synthesize does, step by step).
         with self._lock:
-            chunks = [chunk.audio_int16_array for chunk in self._voice.synthesize(text, syn_config=config)]
-        pcm = np.concatenate(chunks).astype(np.int16) if chunks else np.zeros(0, np.int16)
+            sentences = [phonemes for phonemes in self._voice.phonemize(text) if phonemes]
+        chunks = []
+        for phonemes in sentences:
+            audio = np.asarray(
+                self._voice.phoneme_ids_to_audio(self._voice.phonemes_to_ids(phonemes), config)
+            )
+            peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+            audio = np.clip(audio / peak, -1.0, 1.0) if peak >= 1e-8 else np.zeros_like(audio)
+            chunks.append(np.clip(audio * 32767.0, -32767.0, 32767.0).astype(np.int16))
+        pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
         return SpeechAudio(pcm, self.sample_rate)
 
 

@@ -33,6 +33,7 @@ class SpeechConfig:
     stt_threads: int
     stt_workers: int  # decodes at once across calls (settings_turns.py)
     stt_window_s: float
+    tts_workers: int
     stt_language: str
     stt_base_url: str
     stt_api_key: str
@@ -54,6 +55,7 @@ class SpeechConfig:
             stt_threads=settings.stt_threads,
             stt_workers=settings.turns.stt_workers,
             stt_window_s=settings.turns.stt_window_s,
+            tts_workers=settings.turns.tts_workers,
             stt_language=settings.stt_language,
             stt_base_url=settings.stt_base_url,
             stt_api_key=settings.stt_api_key,

@@ -77,11 +77,12 @@ class ConversationCalls:
         )
 
     def queue(self, kind: str, name: str) -> WorkerQueue:
-        """The process's queue for one engine: the embedded ones share the cores (Whisper STT_WORKERS at
-        once, Piper one sentence at a time: its phonemiser is a global), a remote API is not throttled."""
+        """The process's queue for one engine: the embedded ones share the cores (STT_WORKERS Whisper
+        decodes, TTS_WORKERS Piper sentences at once), a remote API is not throttled."""
         key = (kind, name)
         if key not in self._queues:
-            local = {("stt", "whisper"): self.registry.config.stt_workers, ("tts", "piper"): 1}
+            config = self.registry.config
+            local = {("stt", "whisper"): config.stt_workers, ("tts", "piper"): config.tts_workers}
             self._queues[key] = WorkerQueue(local.get(key, REMOTE_WORKERS))
         return self._queues[key]
 
