@@ -138,8 +138,8 @@ def pause_row(name: str, requests: list[PausedRequest], heard: list[Heard]) -> s
     split = sum(len(answered(h.user)) > 1 for h in heard)
     errors = [word_errors(r.text, " ".join(answered(h.user))) for r, h in zip(requests, heard, strict=True)]
     wer = 100 * sum(e for e, _ in errors) / sum(w for _, w in errors)
-    answered = [h.caller_ms for h in heard if h.caller_ms is not None and h.caller_ms >= 0]
-    median = f"{statistics.median(answered):.0f}" if answered else "—"
+    replied = [h.caller_ms for h in heard if h.caller_ms is not None and h.caller_ms >= 0]
+    median = f"{statistics.median(replied):.0f}" if replied else "—"
     n = len(heard)
     return f"| {name} | {cut} / {n} ({100 * cut / n:.1f} %) | {split} / {n} | {wer:.2f} % | {median} |"
 

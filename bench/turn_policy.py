@@ -15,9 +15,10 @@ media clock, as fast as the CPU allows. With the end-of-turn model, its answer i
   (what the speculative transcription saw); otherwise from the final utterance.
 
 Configurations, in the same run, with the knowledge's words in Whisper's prompt as deployed: `today`
-(a fixed 500 ms hangover, faster-whisper's 30 s window), `window` (the 15 s window), `speculative` (and
-the transcript taken at the pause), `new` (the settings' defaults: that, with AGENT_HANGOVER_MS),
-`smart-turn` (and the end-of-turn model deciding). `--hangovers` adds fixed hangovers, turn-taking only.
+(a fixed 500 ms hangover, faster-whisper's 30 s window), `window` (the 15 s window), `speculative-100`
+(and the transcript taken 100 ms into the pause), `new` (the settings' defaults: AGENT_HANGOVER_MS and
+AGENT_PAUSE_MS), `smart-turn` (the end-of-turn model asked 100 ms into the pause). `--hangovers` adds
+fixed hangovers, turn-taking only.
 Run: `.venv/bin/python -m bench.turn_policy` (about 20 minutes
 here; `--no-wer` for the turn-taking only, a minute a configuration).
 """
@@ -154,22 +155,22 @@ def row(name: str, t: Tally) -> str:
     )
 
 
-DEFAULT = AgentSettings().hangover_ms
+HANGOVER, PAUSE = AgentSettings().hangover_ms, AgentSettings().turns.pause_ms
 CONFIGS = {
-    # name: (end of turn, hangover ms, speculative, Whisper window s); the rest from the settings' defaults
-    "today": ("silence", 500, False, 0.0),
-    "window": ("silence", 500, False, 15.0),
-    "speculative": ("silence", 500, True, 15.0),
-    "new": ("silence", DEFAULT, True, 15.0),
-    "smart-turn": ("smart-turn", DEFAULT, True, 15.0),
+    # name: (end of turn, hangover ms, pause ms, speculative, Whisper window s); the rest: the defaults
+    "today": ("silence", 500, 0, False, 0.0),
+    "window": ("silence", 500, 0, False, 15.0),
+    "speculative-100": ("silence", 500, 100, True, 15.0),
+    "new": ("silence", HANGOVER, PAUSE, True, 15.0),
+    "smart-turn": ("smart-turn", HANGOVER, 100, True, 15.0),
 }
 
 
 def policy_for(name: str, settings: AgentSettings, hangover_ms: int) -> TurnPolicy:
-    mode, _, _, _ = CONFIGS[name]
+    mode, _, pause_ms, _, _ = CONFIGS[name]
     default = conversation_config(settings, "").turns
     return dataclasses.replace(
-        default, end_of_turn_model=mode == "smart-turn", hangover_ms=hangover_ms, pause_ms=default.pause_ms
+        default, end_of_turn_model=mode == "smart-turn", hangover_ms=hangover_ms, pause_ms=pause_ms
     )
 
 
@@ -185,7 +186,7 @@ def main() -> None:
     hints = hints_for(load_knowledge(settings.knowledge_file), settings.stt_hints)
     results: dict[str, Tally] = {}
     for name in args.configs.split(","):
-        mode, hangover_ms, speculate, window_s = CONFIGS[name]
+        mode, hangover_ms, _, speculate, window_s = CONFIGS[name]
         stt = None if args.no_wer else WhisperStt(threads=1, window_s=window_s, hints=hints)
         hear = None if stt is None else (lambda pcm, stt=stt: stt.transcribe_blocking(pcm, 8000))
         model = SmartTurn() if mode == "smart-turn" else None
