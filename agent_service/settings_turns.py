@@ -30,7 +30,9 @@ class TurnSettings:
     incomplete_hangover_ms: int = 2500  # ...and one it calls unfinished (or has not answered about)
     stt_workers: int = 2  # transcriptions at once, across all calls (one CTranslate2 replica each)
     stt_window_s: float = 15.0  # Whisper's window cut to this (0: faster-whisper's own 30 s window)
-    tts_workers: int = 2  # Piper sentences synthesised at once, across all calls
+    # Piper sentences synthesised at once across all calls: 2 measured no better than 1 on 2 cores
+    # (each sentence already uses both), and worse at 16 calls.
+    tts_workers: int = 1
 
     @classmethod
     def from_env(cls, read: Reader) -> TurnSettings:

@@ -148,7 +148,7 @@ def test_a_bad_calendar_setting_names_the_variable(name: str, value: str, proble
 def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -> None:
     default = AgentSettings.from_env({}).turns
     assert (default.pause_ms, default.speculative_stt, default.end_of_turn) == (300, True, "silence")
-    assert (default.stt_workers, default.stt_window_s, default.tts_workers) == (2, 15.0, 2)
+    assert (default.stt_workers, default.stt_window_s, default.tts_workers) == (2, 15.0, 1)
     turns = AgentSettings.from_env(
         {
             "AGENT_PAUSE_MS": "150",
@@ -159,7 +159,7 @@ def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -
             "AGENT_INCOMPLETE_HANGOVER_MS": "3000",
             "STT_WORKERS": "4",
             "STT_WINDOW_S": "0",
-            "TTS_WORKERS": "1",
+            "TTS_WORKERS": "2",
         }
     ).turns
     assert (turns.pause_ms, turns.speculative_stt, turns.end_of_turn, turns.end_of_turn_threshold) == (
@@ -169,7 +169,7 @@ def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -
         0.7,
     )
     assert (turns.complete_hangover_ms, turns.incomplete_hangover_ms) == (250, 3000)
-    assert (turns.stt_workers, turns.stt_window_s, turns.tts_workers) == (4, 0.0, 1)
+    assert (turns.stt_workers, turns.stt_window_s, turns.tts_workers) == (4, 0.0, 2)
 
 
 @pytest.mark.parametrize(
