@@ -103,8 +103,11 @@ calls = Table(
     Column("started_at", String(40), nullable=False),
     Column("ended_at", String(40)),
     Column("outcome", Text),
+    # phone (a Twilio call) or browser (the console's "Talk to your agent").
+    Column("channel", String(16), nullable=False, server_default="phone"),
 )
 Index("ix_calls_caller_started", calls.c.caller, calls.c.started_at)
+Index("ix_calls_started", calls.c.started_at)
 
 call_transcripts = Table(
     "call_transcripts",
