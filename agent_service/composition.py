@@ -7,18 +7,28 @@ Synthesize share one brain and one voice. No module keeps any of them in a globa
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from agent_service.brain.base import Brain
 from agent_service.brain.booking import BookingBrain
 from agent_service.brain.booking_tools import appointment_tools
-from agent_service.brain.registry import build_brain
+from agent_service.brain.llm import ChatModel
+from agent_service.brain.registry import brain_with, build_model
 from agent_service.brain.tool_registry import ToolRegistry
 from agent_service.brain.tools import call_tools
-from agent_service.calendar import Appointments, build_appointments
+from agent_service.calendar import Appointments, Calendar, build_calendar, business_knowledge
 from agent_service.chat import ChatMemory
-from agent_service.knowledge import load_knowledge
-from agent_service.pipelines.base import CallInfo, CallPipeline, Outlet, PipelineOptions, PipelineSpec
+from agent_service.knowledge import Knowledge, load_knowledge
+from agent_service.knowledge_versions import KnowledgeVersions
+from agent_service.pipelines.base import (
+    CallInfo,
+    CallPipeline,
+    Outlet,
+    PipelineOptions,
+    PipelineSpec,
+    Taught,
+)
 from agent_service.pipelines.conversation import ConversationCalls, ConversationConfig
 from agent_service.pipelines.conversation.resumption import CallHistories
 from agent_service.pipelines.echo import EchoPipeline
@@ -40,24 +50,52 @@ class Agent:
     synthesizer: Synthesizer
     speech: SpeechRegistry
     appointments: Appointments | None = None  # None: the knowledge file has no opening_hours
+    # The knowledge versions requests carry (the console's edits); None: requests' knowledge is ignored.
+    versions: KnowledgeVersions | None = None
+
+
+class Teacher:
+    """What depends on the knowledge, built per version around what is built once per process: the LLM
+    (loaded on the start-up knowledge) and the calendar (opened on first need)."""
+
+    def __init__(self, settings: AgentSettings, model: ChatModel | None) -> None:
+        self._settings = settings
+        self._model = model
+        self._calendar: Calendar | None = None
+
+    def teach(self, knowledge: Knowledge, version: int = 0) -> tuple[Taught, Appointments | None]:
+        knowledge = business_knowledge(self._settings, knowledge)
+        appointments = None
+        if knowledge.opening is not None:
+            if self._calendar is None:
+                self._calendar = build_calendar(self._settings, knowledge.opening.zone)
+            appointments = Appointments(self._calendar, knowledge)
+        # What an LLM brain may do, one group of tools per module; a new group (appointments) is added here.
+        tools = ToolRegistry(call_tools(knowledge))
+        if appointments is not None:
+            tools.add(*appointment_tools(appointments))
+        brain = brain_with(self._settings, knowledge, tools, self._model)
+        if appointments is not None:  # the booking dialogue answers appointment turns before any brain
+            brain = BookingBrain(brain, appointments)
+        greeting = self._settings.greeting or knowledge.greeting
+        return Taught(version, brain, greeting), appointments
+
+    def taught(self, knowledge: Knowledge, version: int) -> Taught:
+        return self.teach(knowledge, version)[0]
 
 
 def build_agent(settings: AgentSettings) -> Agent:
     """Build every part from `settings`. Raises ModelLoadError when the brain's local model is missing or
     unverified; speech models load later (warm-up or first use), so a broken voice never stops start-up."""
     knowledge = load_knowledge(settings.knowledge_file)
-    appointments = build_appointments(settings, knowledge)
-    # What an LLM brain may do, one group of tools per module; a new group (appointments) is added here.
-    tools = ToolRegistry(call_tools(knowledge))
-    if appointments is not None:
-        tools.add(*appointment_tools(appointments))
-    brain = build_brain(settings, knowledge, tools)
-    if appointments is not None:  # the booking dialogue answers appointment turns before any brain
-        brain = BookingBrain(brain, appointments)
+    model = build_model(settings, knowledge, ToolRegistry(call_tools(knowledge)))
+    teacher = Teacher(settings, model)
+    taught, appointments = teacher.teach(knowledge)
+    # The ears are primed with the start-up knowledge's words; a later version's new words are not hinted.
     hints = hints_for(knowledge, settings.stt_hints)
     speech = SpeechRegistry(SpeechConfig.from_settings(settings, hints))
-    greeting = settings.greeting or knowledge.greeting
-    return assemble(settings, brain, speech, greeting=greeting, appointments=appointments)
+    agent = assemble(settings, taught.brain, speech, greeting=taught.greeting, appointments=appointments)
+    return dataclasses.replace(agent, versions=KnowledgeVersions(teacher.taught))
 
 
 def assemble(
@@ -111,7 +149,7 @@ def conversation_config(settings: AgentSettings, greeting: str) -> ConversationC
         hangover_ms=settings.hangover_ms,
         barge_in_ms=settings.barge_in_ms,
         pause_ms=settings.turns.pause_ms,
-        end_of_turn_model=settings.turns.end_of_turn == "smart-turn",
+        end_of_turn_model=settings.turns.end_of_turn != "silence",
         complete_threshold=settings.turns.end_of_turn_threshold,
         complete_hangover_ms=settings.turns.complete_hangover_ms,
         incomplete_hangover_ms=settings.turns.incomplete_hangover_ms,
@@ -121,4 +159,5 @@ def conversation_config(settings: AgentSettings, greeting: str) -> ConversationC
         no_input_ms=round(settings.no_input_s * 1000),
         turns=turns,
         speculative_stt=settings.turns.speculative_stt and settings.turns.pause_ms > 0,
+        end_of_turn=settings.turns.end_of_turn,
     )

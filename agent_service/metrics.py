@@ -47,6 +47,12 @@ LLM_TOOL_ROUND_LIMITS = Counter(
     "agentlocator_agent_llm_tool_round_limits",
     "Turns whose LLM was still calling tools after the last round allowed (the caller got a polite stop)",
 )
+KNOWLEDGE_VERSIONS = Counter(
+    "agentlocator_agent_knowledge_versions",
+    "Knowledge versions the gateway sent, by what became of them: built (validated and its brain built), "
+    "refused (invalid: the request is answered from the start-up knowledge)",
+    ["outcome"],
+)
 FRAMES = Counter("agentlocator_agent_frames", "Converse audio frames", ["direction"])
 FRAMES_IN = FRAMES.labels("in")
 FRAMES_OUT = FRAMES.labels("out")

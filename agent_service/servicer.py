@@ -9,6 +9,7 @@ request iterator, because grpc.aio forbids mixing the two styles in one call.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable, Callable
@@ -25,7 +26,7 @@ from agent_service.chat_reply import chat_response
 from agent_service.composition import Agent
 from agent_service.errors import AgentError, DrainingError, ProtocolError, ProviderError, TooManyCallsError
 from agent_service.grpc_status import abort, grpc_status
-from agent_service.pipelines.base import CallInfo
+from agent_service.pipelines.base import CallInfo, Taught
 from agent_service.session_start import call_info
 from agent_service.taken_messages import UnackedMessages
 from agentlocator_common import logs
@@ -47,6 +48,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
         self._unacked = UnackedMessages(max_ended=self._settings.max_calls, journal=self._memory.save_message)
         self._synthesizer = agent.synthesizer
         self._appointments = agent.appointments
+        self._versions = agent.versions
         self._admitted = 0
         self._calls: set[Call] = set()
         self._draining = asyncio.Event()
@@ -164,7 +166,15 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
             raise ProtocolError(
                 f"the first ConverseRequest must be SessionStart, got {kind or 'an empty event'}"
             )
-        return call_info(first.session_start)
+        info = call_info(first.session_start)
+        taught = await self._taught(first.session_start.knowledge)
+        return info if taught is None else dataclasses.replace(info, taught=taught)
+
+    async def _taught(self, sent: agent_pb2.KnowledgeVersion) -> Taught | None:
+        """The knowledge version a request carries, built; None: answer from the start-up knowledge."""
+        if self._versions is None or not sent.version:
+            return None
+        return await self._versions.resolve(sent)
 
     async def Chat(  # noqa: N802 (generated name)
         self, request: agent_pb2.ChatRequest, context: Any
@@ -189,8 +199,9 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
             channel="whatsapp" if request.channel == agent_pb2.CHANNEL_WHATSAPP else "text",
             caller=request.from_address,
         )
+        taught = await self._taught(request.knowledge)
         try:
-            answer = await respond_fully(self._brain, conversation)
+            answer = await respond_fully(taught.brain if taught else self._brain, conversation)
         except ProviderError as e:
             log.warning(
                 "CHAT_BRAIN_FAILED conversation=%s retryable=%s error=%s", cid, e.retryable, e.message
@@ -210,7 +221,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):  # type: ignore[misc] 
     ) -> agent_pb2.SynthesizeResponse:
         await self._refuse_while_draining(context)
         try:
-            response = await self._synthesizer.synthesize(request)
+            taught = await self._taught(request.knowledge)
+            response = await self._synthesizer.synthesize(request, taught.greeting if taught else None)
         except AgentError as e:
             log.warning("SYNTHESIZE_FAILED code=%s detail=%s", grpc_status(e).name, e.message)
             await abort(context, e)

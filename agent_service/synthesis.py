@@ -25,8 +25,11 @@ class Synthesizer:
         self._registry = registry
         self._greeting = greeting
 
-    async def synthesize(self, request: agent_pb2.SynthesizeRequest) -> agent_pb2.SynthesizeResponse:
-        text = self._text_of(request)
+    async def synthesize(
+        self, request: agent_pb2.SynthesizeRequest, greeting: str | None = None
+    ) -> agent_pb2.SynthesizeResponse:
+        """`greeting`: the greeting of the knowledge version the request named (None: the start-up one)."""
+        text = self._text_of(request, greeting)
         if request.encoding not in _ENCODINGS:
             raise ProtocolError(
                 "SynthesizeRequest.encoding must be AUDIO_ENCODING_MULAW_8K or AUDIO_ENCODING_LINEAR16"
@@ -62,10 +65,10 @@ class Synthesizer:
             synthesis_ms=elapsed_ms,
         )
 
-    def _text_of(self, request: agent_pb2.SynthesizeRequest) -> str:
+    def _text_of(self, request: agent_pb2.SynthesizeRequest, greeting: str | None) -> str:
         source = request.WhichOneof("source")
         if source == "greeting" and request.greeting:
-            return self._greeting
+            return self._greeting if greeting is None else greeting
         if source != "text" or not request.text.strip():
             raise ProtocolError("SynthesizeRequest needs a non-empty `text`, or `greeting: true`")
         if len(request.text) > MAX_TEXT_CHARS:

@@ -1,6 +1,7 @@
 """Brains by LLM_PROVIDER: `receptionist` (default), `local`, `openai`; the LLMs layered behind the
 receptionist unless LLM_HYBRID=false, with the tools the composition root registered (the call tools
-when it gives none). The composition root calls `build_brain` once per process."""
+when it gives none). The composition root loads the model once per process (`build_model`) and wraps
+it per knowledge version (`brain_with`)."""
 
 from __future__ import annotations
 
@@ -60,9 +61,24 @@ _MODELS: dict[str, Callable[[AgentSettings, Knowledge, ToolRegistry], ChatModel]
 
 def build_brain(settings: AgentSettings, knowledge: Knowledge, tools: ToolRegistry | None = None) -> Brain:
     """Raises ModelLoadError (local model missing or unverified)."""
-    receptionist = ReceptionistBrain(knowledge, settings.brain_confidence)
-    if settings.llm_provider == "receptionist":
-        return receptionist
     tools = tools if tools is not None else ToolRegistry(call_tools(knowledge))
-    llm = LlmBrain(_MODELS[settings.llm_provider](settings, knowledge, tools), receptionist, tools)
+    return brain_with(settings, knowledge, tools, build_model(settings, knowledge, tools))
+
+
+def build_model(settings: AgentSettings, knowledge: Knowledge, tools: ToolRegistry) -> ChatModel | None:
+    """The LLM, loaded once per process (None for the receptionist alone); `knowledge` and `tools` only
+    warm its prompt cache, so a later knowledge version reuses it. Raises ModelLoadError."""
+    if settings.llm_provider == "receptionist":
+        return None
+    return _MODELS[settings.llm_provider](settings, knowledge, tools)
+
+
+def brain_with(
+    settings: AgentSettings, knowledge: Knowledge, tools: ToolRegistry, model: ChatModel | None
+) -> Brain:
+    """The brain for one knowledge version around an already-loaded model: cheap, built per version."""
+    receptionist = ReceptionistBrain(knowledge, settings.brain_confidence)
+    if model is None:
+        return receptionist
+    llm = LlmBrain(model, receptionist, tools)
     return HybridBrain(receptionist, llm, prefer_receptionist=settings.llm_hybrid)

@@ -1,7 +1,8 @@
 """The business's calendar, which the agent owns: CalDAV when CALENDAR_URL is set, else the embedded one.
 
-`build_appointments` is called once by the composition root; None when the knowledge file has no
-opening hours (the agent then books nothing and says so through its usual deferral).
+`build_appointments` builds them with a calendar of their own (the composition root shares one calendar
+across knowledge versions instead); None when the knowledge has no opening hours (the agent then books
+nothing and says so through its usual deferral).
 """
 
 from __future__ import annotations

@@ -13,6 +13,18 @@ from typing import Protocol
 
 from agentlocator.agent.v1 import agent_pb2
 
+from agent_service.brain.base import Brain
+
+
+@dataclass(frozen=True, slots=True)
+class Taught:
+    """A knowledge version the gateway sent, built (knowledge_versions.py): the brain that answers from
+    it and the greeting a caller hears first."""
+
+    version: int
+    brain: Brain
+    greeting: str
+
 
 @dataclass(frozen=True, slots=True)
 class BargeInOverride:
@@ -47,6 +59,7 @@ class CallInfo:
     resumed: bool = False  # a lost stream of this call re-attached: no second greeting
     barge_in: BargeInOverride | None = None  # None: the server's policy
     endpointing: EndpointingOverride | None = None
+    taught: Taught | None = None  # None: the knowledge the agent started with
 
     @property
     def bytes_per_second(self) -> int:

@@ -164,6 +164,19 @@ owner_messages = Table(
 Index("ix_owner_messages_status_created", owner_messages.c.status, owner_messages.c.created_at)
 Index("ix_owner_messages_notify_due", owner_messages.c.notify_state, owner_messages.c.notify_next_at)
 
+# The business's knowledge, one row per version the console saved or the knowledge file seeded
+# (voice_gateway/knowledge/): rows are only ever added; the newest is what the agent answers from.
+knowledge_versions = Table(
+    "knowledge_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),  # 1, 2, 3 … with no gaps
+    Column("document", Text, nullable=False),  # the YAML, in the knowledge file's format
+    Column("digest", String(64), nullable=False),  # sha256 of the document
+    Column("source", String(16), nullable=False),  # file | console | restore
+    Column("note", String(200), nullable=False),  # e.g. "restored version 3", the file's path
+    Column("saved_at", String(40), nullable=False),
+)
+
 
 async def open_database(url: str) -> AsyncEngine:
     """An engine for `url` on the newest schema: migrated first if it is behind (each user may be first)."""

@@ -63,11 +63,15 @@ class ConversationCalls:
 
         turns = turn_policy(self.config.turns, info.barge_in, info.endpointing)
         config = dataclasses.replace(self.config, turns=turns)
+        brain = self.brain
+        if info.taught is not None:  # the knowledge version the gateway sent: its brain and greeting
+            brain = info.taught.brain
+            config = dataclasses.replace(config, greeting=info.taught.greeting)
         return ConversationPipeline(
             info,
             outlet,
             config,
-            self.brain,
+            brain,
             voice,
             ears,
             self.histories,
@@ -98,7 +102,7 @@ class ConversationCalls:
         config = self.registry.config
         for kind, name in (("tts", config.tts), ("vad", config.vad), ("stt", config.stt)):
             self.registry.get(kind, name)
-        if self.config.turns.end_of_turn_model:
+        if self.config.turns.end_of_turn_model and self.config.end_of_turn == "smart-turn":
             self.end_of_turn_model()
 
 

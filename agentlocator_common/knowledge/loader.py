@@ -1,8 +1,9 @@
-"""Load and validate the knowledge file.
+"""Load and validate the knowledge file (the agent at start-up and per request, the console on save).
 
-The file is composed into YAML nodes rather than loaded straight into dicts, because nodes keep their
-line numbers: a malformed file must stop start-up with the line and the key that is wrong, not with a
-KeyError from deep inside the brain.
+Shared by both services so the console refuses exactly what the agent would. The file is composed
+into YAML nodes rather than loaded straight into dicts, because nodes keep their line numbers: a
+malformed file must stop start-up with the line and the key that is wrong, not with a KeyError from
+deep inside the brain.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from agent_service.knowledge.opening import (
+from agentlocator_common.knowledge.opening import (
     WEEKDAYS,
     BookingRules,
     OpeningHours,
@@ -24,17 +25,39 @@ from agent_service.knowledge.opening import (
     parse_zone,
 )
 
-DEMO_KNOWLEDGE_FILE = Path(__file__).with_name("demo.yaml")
-
 _REQUIRED_TEXT = ("name", "greeting", "hours", "address", "transfer_number", "language", "persona")
 _OPTIONAL_LISTS = ("closed_on", "not_offered", "vocabulary")
 _BOOKING_KEYS = ("timezone", "opening_hours", "holidays", "booking")
 _KNOWN_KEYS = frozenset((*_REQUIRED_TEXT, *_OPTIONAL_LISTS, *_BOOKING_KEYS, "services", "faqs"))
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# A minus sign before a figure, not inside a range such as "10-20 pounds".
+_NEGATIVE = re.compile(r"(?:^|[^\w.])[-\u2212]\s*\d")
+# The longest text each key may hold: what a caller can be read in one breath, and no more (a
+# 10,000-character answer is a pasted document, not an FAQ). Keys not listed: DEFAULT_MAX_CHARS.
+MAX_CHARS = {
+    "name": 120,
+    "greeting": 400,
+    "language": 16,
+    "timezone": 64,
+    "services.name": 120,
+    "services.price": 80,
+    "faqs.question": 300,
+    "faqs.answer": 1000,
+}
+DEFAULT_MAX_CHARS = 2000
+MAX_ITEMS = 200  # entries in any list (services, FAQs, holidays, vocabulary)
+MAX_DOCUMENT_BYTES = 256 * 1024
 
 
 class KnowledgeError(ValueError):
-    """The knowledge file is unreadable or malformed; the message names the file, line and key."""
+    """The knowledge is unreadable or malformed; the message names the file, line and key, and `key` is
+    the dotted key alone (faqs.answer), for a form that shows the problem beside the field."""
+
+    def __init__(self, message: str, key: str = "", line: int = 0, index: int | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.line = line
+        self.index = index  # which entry of a list (services, faqs), counted from 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,21 +111,30 @@ def load_knowledge(path: Path) -> Knowledge:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise KnowledgeError(f"{path}: cannot read the knowledge file: {e}") from None
+    return parse_knowledge(text, str(path))
+
+
+def parse_knowledge(text: str, source: str) -> Knowledge:
+    """Validate a knowledge document; `source` names it in errors (a path, "version 7")."""
+    if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+        raise KnowledgeError(f"{source}: the knowledge is over {MAX_DOCUMENT_BYTES // 1024} KiB")
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
         line = e.problem_mark.line + 1 if e.problem_mark is not None else 0
-        raise KnowledgeError(f"{path}:{line}: not valid YAML: {e.problem}") from None
-    return _Parser(path).knowledge(root)
+        raise KnowledgeError(f"{source}:{line}: not valid YAML: {e.problem}", line=line) from None
+    return _Parser(source).knowledge(root)
 
 
 class _Parser:
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    def __init__(self, source: str) -> None:
+        self._path = source
+        self._index: int | None = None  # the list entry being read, for KnowledgeError.index
 
     def _fail(self, node: yaml.Node | None, key: str, problem: str) -> KnowledgeError:
         line = node.start_mark.line + 1 if node is not None else 1
-        return KnowledgeError(f"{self._path}:{line}: key {key!r}: {problem}")
+        index = self._index if "." in key else None
+        return KnowledgeError(f"{self._path}:{line}: key {key!r}: {problem}", key, line, index)
 
     def knowledge(self, root: yaml.Node | None) -> Knowledge:
         if not isinstance(root, yaml.MappingNode):
@@ -140,17 +172,19 @@ class _Parser:
     def _services(self, pair: tuple[yaml.Node, yaml.Node] | None) -> tuple[Service, ...]:
         optional = frozenset(("minutes", "aliases"))
         services = []
-        for record, item in zip(
-            self._records(pair, "services", ("name", "price"), optional=optional),
-            pair[1].value if pair else [],
-            strict=True,
-        ):
+        records = self._records(pair, "services", ("name", "price"), optional=optional)
+        items = pair[1].value if pair else []
+        for index, (record, item) in enumerate(zip(records, items, strict=True)):
+            self._index = index
             fields = self._mapping(item, "services")
+            if _NEGATIVE.search(record["price"]):
+                raise self._fail(fields["price"][1], "services.price", "must not be negative")
             minutes = 0
             if "minutes" in fields:
                 minutes = self._parsed(fields["minutes"][1], "services.minutes", parse_minutes, 5, 8 * 60)
             aliases = self._text_list(fields["aliases"][1], "services.aliases") if "aliases" in fields else ()
             services.append(Service(record["name"], record["price"], minutes, aliases))
+        self._index = None
         return tuple(services)
 
     def _opening(
@@ -200,6 +234,8 @@ class _Parser:
             return []
         if not isinstance(pair[1], yaml.SequenceNode):
             raise self._fail(pair[1], key, "must be a list")
+        if len(pair[1].value) > MAX_ITEMS:
+            raise self._fail(pair[1], key, f"has more than {MAX_ITEMS} entries")
         return list(pair[1].value)
 
     def _parsed(self, node: yaml.Node, key: str, parse: Any, *bounds: int) -> Any:
@@ -222,11 +258,17 @@ class _Parser:
     def _text(self, node: yaml.Node, key: str) -> str:
         if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
             raise self._fail(node, key, "must be non-empty text")
-        return str(node.value).strip()
+        value = str(node.value).strip()
+        limit = MAX_CHARS.get(key, DEFAULT_MAX_CHARS)
+        if len(value) > limit:
+            raise self._fail(node, key, f"is {len(value):,} characters; at most {limit:,}")
+        return value
 
     def _text_list(self, node: yaml.Node, key: str) -> tuple[str, ...]:
         if not isinstance(node, yaml.SequenceNode):
             raise self._fail(node, key, "must be a list of text")
+        if len(node.value) > MAX_ITEMS:
+            raise self._fail(node, key, f"has more than {MAX_ITEMS} entries")
         return tuple(self._text(item, key) for item in node.value)
 
     def _records(
@@ -241,8 +283,11 @@ class _Parser:
         node = pair[1]
         if not isinstance(node, yaml.SequenceNode):
             raise self._fail(node, key, f"must be a list of {{{names[0]}, {names[1]}}}")
+        if len(node.value) > MAX_ITEMS:
+            raise self._fail(node, key, f"has more than {MAX_ITEMS} entries")
         records = []
-        for item in node.value:
+        for index, item in enumerate(node.value):
+            self._index = index
             if not isinstance(item, yaml.MappingNode):
                 raise self._fail(item, key, f"each entry must have {names[0]} and {names[1]}")
             fields = self._mapping(item, key)
@@ -259,4 +304,5 @@ class _Parser:
                     raise self._fail(item, f"{key}.{name}", "is required")
                 record[name] = self._text(fields[name][1], f"{key}.{name}")
             records.append(record)
+        self._index = None
         return records

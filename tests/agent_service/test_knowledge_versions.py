@@ -1,0 +1,78 @@
+"""Knowledge versions sent with a request: answered from without a restart, a bad one falls back."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agentlocator.agent.v1 import agent_pb2
+
+from agent_service.knowledge import DEMO_KNOWLEDGE_FILE
+from tests.agent_service.client import agent_stub, read_until, start_call
+from tests.conftest import AgentFactory, AgentProcess
+
+DEMO = DEMO_KNOWLEDGE_FILE.read_text(encoding="utf-8")
+OLD_SATURDAY = "Saturday from 9 am to 1 pm"
+NEW_SATURDAY = "Saturday from 10 am to 2 pm"
+EDITED = DEMO.replace(OLD_SATURDAY, NEW_SATURDAY).replace("saturday: 09:00-13:00", "saturday: 10:00-14:00")
+NEW_GREETING = "Good day, Bright Smile Dental here. What can I do for you?"
+GREETED = DEMO.replace(
+    "greeting: Hello, thank you for calling Bright Smile Dental Clinic. How can I help you today?",
+    f"greeting: {NEW_GREETING}",
+)
+NEGATIVE_PRICE = EDITED.replace("price: 45 pounds", "price: -45 pounds")
+
+
+def chat(text: str, n: int, knowledge: agent_pb2.KnowledgeVersion | None = None) -> agent_pb2.ChatRequest:
+    request = agent_pb2.ChatRequest(
+        conversation_id=f"test:{n}", text=text, channel=agent_pb2.CHANNEL_WHATSAPP
+    )
+    if knowledge is not None:
+        request.knowledge.CopyFrom(knowledge)
+    return request
+
+
+async def test_a_chat_answers_from_the_version_it_carries_and_without_one_from_the_start_up_file(
+    agent: AgentProcess,
+) -> None:
+    edited = agent_pb2.KnowledgeVersion(version=2, document=EDITED)
+    async with agent_stub(agent.port) as stub:
+        before = await stub.Chat(chat("Are you open on Saturday?", 1))
+        after = await stub.Chat(chat("Are you open on Saturday?", 2, edited))
+        again = await stub.Chat(chat("When are you open on Saturday?", 3, edited))
+        old_gateway = await stub.Chat(chat("Are you open on Saturday?", 4))
+    assert OLD_SATURDAY in before.text and NEW_SATURDAY in after.text and NEW_SATURDAY in again.text
+    assert OLD_SATURDAY in old_gateway.text  # a request without a version: the start-up knowledge
+    # Built once and kept for the next request naming the same document.
+    assert len(agent.matching("KNOWLEDGE_VERSION_BUILT version=2 ")) == 1
+
+
+async def test_a_version_the_agent_cannot_load_is_logged_naming_the_key_and_answered_from_the_start_up_file(
+    agent: AgentProcess,
+) -> None:
+    bad = agent_pb2.KnowledgeVersion(version=3, document=NEGATIVE_PRICE)
+    async with agent_stub(agent.port) as stub:
+        first = await stub.Chat(chat("Are you open on Saturday?", 5, bad))
+        second = await stub.Chat(chat("How much is a check-up?", 6, bad))
+    assert OLD_SATURDAY in first.text
+    assert "45 pounds" in second.text and "-45" not in second.text
+    refused = agent.matching("KNOWLEDGE_VERSION_REFUSED version=3 ")
+    assert len(refused) == 1  # remembered: not parsed again per request
+    assert "key 'services.price': must not be negative" in refused[0]
+
+
+async def test_a_call_greets_with_the_greeting_of_the_version_its_session_start_carries(
+    start_agent: AgentFactory,
+) -> None:
+    agent = start_agent(AGENT_PIPELINE="conversation", AGENT_WARM_UP="false")
+    greeted = agent_pb2.KnowledgeVersion(version=4, document=GREETED)
+    async with agent_stub(agent.port) as stub:
+        call = await start_call(stub, "CA-taught", knowledge=greeted)
+        said, _ = await asyncio.wait_for(read_until(call, "transcript"), 60)
+        call.cancel()
+        synthesized = await stub.Synthesize(
+            agent_pb2.SynthesizeRequest(
+                greeting=True, encoding=agent_pb2.AUDIO_ENCODING_MULAW_8K, knowledge=greeted
+            )
+        )
+    assert said.transcript.text == NEW_GREETING
+    assert synthesized.text == NEW_GREETING
