@@ -18,7 +18,8 @@ depends_on: str | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("channel", sa.String(length=16), nullable=False, server_default="phone"))
+        channel = sa.Column("channel", sa.String(length=16), nullable=False, server_default="phone")
+        batch_op.add_column(channel)
         batch_op.create_index("ix_calls_started", ["started_at"], unique=False)
 
 
