@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 import grpc
-from agentlocator.agent.v1 import agent_pb2_grpc
+from agentlocator.agent.v1 import agent_pb2, agent_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 AGENT_SERVICE = "agentlocator.agent.v1.AgentService"
@@ -44,6 +45,12 @@ class AgentClient:
             ("grpc.max_reconnect_backoff_ms", 2_000),
         ]
         self._channel: grpc.aio.Channel | None = None
+        # The newest knowledge version, sent with every call, chat and greeting preview (set by the
+        # composition root once the database is open; None: the agent's own start-up knowledge).
+        self.knowledge: Callable[[], Awaitable[agent_pb2.KnowledgeVersion | None]] | None = None
+
+    async def knowledge_version(self) -> agent_pb2.KnowledgeVersion | None:
+        return None if self.knowledge is None else await self.knowledge()
 
     @property
     def channel(self) -> grpc.aio.Channel:

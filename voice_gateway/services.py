@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,12 +22,14 @@ from voice_gateway.calls.ai.mode import AiMode
 from voice_gateway.calls.limits import CallCap
 from voice_gateway.console.data import ConsoleData
 from voice_gateway.errors import GatewayStopped
+from voice_gateway.knowledge.source import KnowledgeSource
 from voice_gateway.limits.http_guard import AbuseGuard
 from voice_gateway.messages.inbox import OwnerInbox
 from voice_gateway.messages.notify import OwnerNotifier, RetryPolicy
 from voice_gateway.settings import Settings, WsMode
 from voice_gateway.storage import Store
 from voice_gateway.storage.calls import CallLog
+from voice_gateway.storage.knowledge_versions import KnowledgeVersionStore
 from voice_gateway.storage.owner_messages import OwnerMessageStore
 from voice_gateway.storage.schema import open_database
 from voice_gateway.whatsapp.hub import WhatsAppHub
@@ -76,6 +79,9 @@ class GatewayServices:
         hub = WhatsAppHub(store, self.whatsapp_providers, agent, auto_reply, keep_message=inbox.keep)
         task = asyncio.create_task(notifier.run(), name="owner-notifier") if notifier else None
         self._running = _Running(engine, store, ConsoleData(engine), hub, inbox, task)
+        knowledge = KnowledgeSource(KnowledgeVersionStore(engine), Path(self.settings.knowledge_file))
+        await knowledge.seed()
+        self.agent.knowledge = knowledge.for_request
         if self.ai is not None:
             self.ai.registry.call_log = CallLog(engine)
         log.info(

@@ -142,13 +142,15 @@ async def test_pairing_actions_report_an_unreachable_sidecar_as_502(client: Clie
     assert unknown.status_code == 404
 
 
-async def test_the_knowledge_page_shows_the_file_read_only(client: Client) -> None:
-    await _sign_in(client)
+async def test_the_knowledge_page_is_a_form_with_the_sessions_csrf_token(client: Client) -> None:
+    csrf = await _sign_in(client)
     response = await client.get("/console/knowledge")
     text = await response.get_data(as_text=True)
     assert response.status_code == 200
     assert "greeting" in text
-    assert "<form" not in text.split("<main", 1)[1].split("</main>", 1)[0]
+    main = text.split("<main", 1)[1].split("</main>", 1)[0]
+    forms = main.count("<form")
+    assert forms >= 1 and main.count(f'name="csrf_token" value="{csrf}"') == forms
 
 
 async def test_without_any_secret_the_console_is_off(tmp_path: Path) -> None:

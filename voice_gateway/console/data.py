@@ -10,6 +10,7 @@ from sqlalchemy import desc, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voice_gateway.storage.calls import CallLog, CallRecord, TurnLatency
+from voice_gateway.storage.knowledge_versions import KnowledgeVersionStore
 from voice_gateway.storage.owner_messages import OwnerMessageStore
 from voice_gateway.storage.schema import conversations, open_database
 
@@ -66,6 +67,7 @@ class ConsoleData:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self.owner_messages = OwnerMessageStore(engine)
+        self.knowledge = KnowledgeVersionStore(engine)
 
     @classmethod
     async def open(cls, url: str) -> ConsoleData:

@@ -42,6 +42,9 @@ class GreetingUnavailable(Exception):
 async def greeting_audio(link: AgentClient, timeout_s: float = SYNTHESIZE_TIMEOUT_S) -> GreetingAudio:
     """Raises GreetingUnavailable: 503 when the agent cannot be reached, 502 when it refused or failed."""
     request = agent_pb2.SynthesizeRequest(greeting=True, encoding=agent_pb2.AUDIO_ENCODING_MULAW_8K)
+    knowledge = await link.knowledge_version()  # the greeting as the console last saved it
+    if knowledge is not None:
+        request.knowledge.CopyFrom(knowledge)
     try:
         reply = await link.stub().Synthesize(request, timeout=timeout_s)
     except grpc.aio.AioRpcError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -19,7 +18,8 @@ from voice_gateway.console.bookings import register_bookings
 from voice_gateway.console.chart import latency_chart
 from voice_gateway.console.data import ConsoleData
 from voice_gateway.console.greeting import GreetingUnavailable, greeting_audio
-from voice_gateway.console.live import greeting_of, live_events, qr_fingerprint
+from voice_gateway.console.knowledge import register_knowledge
+from voice_gateway.console.live import live_events, qr_fingerprint
 from voice_gateway.console.login import OFF, register_login
 from voice_gateway.console.messages import register_messages
 from voice_gateway.console.responses import AnyResponse, as_json, private, text
@@ -77,6 +77,7 @@ def console_blueprint(
     register_login(blueprint, settings, auth)
     register_messages(blueprint, signed_in, data, notifying=settings.owner_whatsapp is not None)
     register_bookings(blueprint, signed_in, agent)
+    register_knowledge(blueprint, signed_in, data, Path(settings.knowledge_file))
 
     @blueprint.post("/logout")
     @signed_in
@@ -183,25 +184,6 @@ def console_blueprint(
             )
         log.info("CONSOLE_WHATSAPP_SENT id=%s", outcome.message.id)
         return redirect("/console/whatsapp?" + urlencode({"contact": parsed.message.to}), 303)
-
-    @blueprint.get("/knowledge")
-    @signed_in
-    async def knowledge(csrf: str) -> AnyResponse:
-        path = Path(settings.knowledge_file)
-        try:
-            content, problem = await asyncio.to_thread(path.read_text, encoding="utf-8"), ""
-        except OSError as exc:
-            content, problem = "", f"cannot read {path}: {exc.strerror}"
-        html = await render_template(
-            "knowledge.html",
-            csrf=csrf,
-            page="knowledge",
-            path=str(path),
-            text=content,
-            problem=problem,
-            greeting=greeting_of(content),
-        )
-        return Response(html)
 
     @blueprint.get("/knowledge/greeting.wav")
     @signed_in

@@ -196,17 +196,21 @@ class WhatsAppHub:
         """Auto-reply to one stored inbound text through the agent's Chat RPC and the same provider."""
         assert self.agent is not None
         reply_id = "reply-" + uuid.uuid5(uuid.NAMESPACE_URL, message.id).hex
+        request = agent_pb2.ChatRequest(
+            conversation_id=f"whatsapp:{message.contact}",
+            text=message.text or "",
+            channel=agent_pb2.CHANNEL_WHATSAPP,
+            from_address=message.contact,
+            metadata={"provider": message.provider.value},
+            # Asked again after a restart, the agent gives the same answer (and the same messages).
+            request_id=message.id,
+        )
+        knowledge = await self.agent.knowledge_version()  # the newest the console saved
+        if knowledge is not None:
+            request.knowledge.CopyFrom(knowledge)
         try:
             response = await self.agent.stub().Chat(
-                agent_pb2.ChatRequest(
-                    conversation_id=f"whatsapp:{message.contact}",
-                    text=message.text or "",
-                    channel=agent_pb2.CHANNEL_WHATSAPP,
-                    from_address=message.contact,
-                    metadata={"provider": message.provider.value},
-                    # Asked again after a restart, the agent gives the same answer (and the same messages).
-                    request_id=message.id,
-                ),
+                request,
                 timeout=AUTO_REPLY_TIMEOUT_S,
                 wait_for_ready=True,
             )

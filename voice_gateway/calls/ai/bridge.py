@@ -113,6 +113,8 @@ class CallBridge:
             sample_rate_hz=start.sample_rate,
             protocol_version=PROTOCOL_VERSION,
         )
+        if (knowledge := await self._agent.knowledge_version()) is not None:  # the console's newest
+            session.knowledge.CopyFrom(knowledge)
         self._agent_stream = AgentStream(self._agent, session, self._requests)
         self._registry.started(
             start.call_sid, start.stream_sid, params.get("From", ""), hang_up=self.hang_up_by_operator
