@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")
-END_OF_TURN = ("silence", "smart-turn")
+END_OF_TURN = ("text", "silence", "smart-turn")
 
 
 class Reader(Protocol):
@@ -20,14 +20,19 @@ class Reader(Protocol):
 @dataclass(frozen=True, slots=True)
 class TurnSettings:
     # Silence after the caller's speech at which the pause is announced: a speculative transcription
-    # starts and the end-of-turn model (if on) is asked. 0: never. As long as the utterance's post-roll
-    # (call_io.POSTROLL_MS): cut sooner, Whisper misheard last words (docs/benchmarks.md).
-    pause_ms: int = 300
+    # starts and the end-of-turn decision is made. 0: never. 200 ms heard the same words as 300 on the
+    # pause set and the finished questions, and answers 100 ms sooner (docs/benchmarks.md, issue 17).
+    pause_ms: int = 200
     speculative_stt: bool = True  # transcribe at the pause; kept if the turn ends there, else dropped
-    end_of_turn: str = "silence"  # silence: AGENT_HANGOVER_MS ends a turn; smart-turn: the model decides
-    end_of_turn_threshold: float = 0.5  # the model's probability of "finished" at which it counts
-    complete_hangover_ms: int = 200  # silence that ends a turn the model calls finished
-    incomplete_hangover_ms: int = 2500  # ...and one it calls unfinished (or has not answered about)
+    # text: the pause's speculative transcript decides (sentence_end.py; needs speculative_stt, else the
+    # fixed hangover); silence: AGENT_HANGOVER_MS ends every turn; smart-turn: the audio model decides.
+    end_of_turn: str = "text"
+    end_of_turn_threshold: float = 0.5  # smart-turn: the probability of "finished" at which it counts
+    # Silence that ends a turn judged finished: at most pause_ms, the turn ends as soon as it is judged.
+    complete_hangover_ms: int = 200
+    # ...and one judged unfinished (or not judged yet): the longest a caller's mid-sentence pause is waited
+    # for.
+    incomplete_hangover_ms: int = 2000
     stt_workers: int = 2  # transcriptions at once, across all calls (one CTranslate2 replica each)
     stt_window_s: float = 15.0  # Whisper's window cut to this (0: faster-whisper's own 30 s window)
     # Piper sentences synthesised at once across all calls: 2 measured no better than 1 on 2 cores

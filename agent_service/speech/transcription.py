@@ -43,10 +43,12 @@ class CallTranscriber:
         self._guess_end_ms = -1
         self._decoding: asyncio.Future[str] | None = None  # this call's last speculative decode
 
-    def speculate(self, end_ms: int, pcm: Pcm) -> None:
-        """The caller paused at `end_ms`: transcribe what they said so far, in case that was all."""
+    def speculate(self, end_ms: int, pcm: Pcm) -> asyncio.Task[str] | None:
+        """The caller paused at `end_ms`: transcribe what they said so far, in case that was all. The
+        task (None when speculation is off) gives the text to whoever judges whether the turn is over;
+        it is cancelled if the caller goes on."""
         if not self.speculate_on:
-            return
+            return None
         self.drop()
         ticket = Ticket(final=False)
         previous = self._decoding
@@ -71,6 +73,7 @@ class CallTranscriber:
 
         self._guess = Transcription(loop.create_task(guess()), ticket, "hit")
         self._guess_end_ms = end_ms
+        return self._guess.task
 
     def drop(self) -> None:
         """The caller went on speaking: the speculation no longer fits."""

@@ -86,18 +86,22 @@ class TurnTaker:
         self._barged = False
         self._overlapped = False
         self._paused = False  # Paused was announced for the current silence
-        self._decision = ""  # the model's answer for the current pause: complete, incomplete, fallback
+        # The model's answer for the current pause: complete, incomplete, fallback, silence (unsure).
+        self._decision = ""
 
     @property
     def user_speaking(self) -> bool:
         return self._in_turn
 
-    def decide(self, end_ms: int, probability: float | None) -> bool:
-        """The end-of-turn model's answer for the pause that began at `end_ms` (None: it could not tell);
-        ignored, returning False, when the caller has spoken again since."""
+    def decide(self, end_ms: int, probability: float | None, *, unsure: bool = False) -> bool:
+        """The end-of-turn model's answer for the pause that began at `end_ms` (None: it failed; `unsure`:
+        it cannot tell, and the fixed hangover ends the turn as without a model); ignored, returning
+        False, when the caller has spoken again since."""
         if not (self._in_turn and self._paused and end_ms == self._last_speech_end_ms):
             return False
-        if probability is None:
+        if unsure:
+            self._decision = "silence"
+        elif probability is None:
             self._decision = "fallback"
         else:
             self._decision = "complete" if probability >= self.policy.complete_threshold else "incomplete"
@@ -149,7 +153,7 @@ class TurnTaker:
 
     def _hangover(self) -> tuple[int, str]:
         p = self.policy
-        if not p.end_of_turn_model or not self._is_turn() or self._decision == "fallback":
+        if not p.end_of_turn_model or not self._is_turn() or self._decision in ("fallback", "silence"):
             return p.hangover_ms, self._decision or "silence"
         if self._decision == "complete":
             return p.complete_hangover_ms, "complete"

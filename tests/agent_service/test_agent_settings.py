@@ -147,7 +147,7 @@ def test_a_bad_calendar_setting_names_the_variable(name: str, value: str, proble
 
 def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -> None:
     default = AgentSettings.from_env({}).turns
-    assert (default.pause_ms, default.speculative_stt, default.end_of_turn) == (300, True, "silence")
+    assert (default.pause_ms, default.speculative_stt, default.end_of_turn) == (200, True, "text")
     assert (default.stt_workers, default.stt_window_s, default.tts_workers) == (2, 15.0, 1)
     turns = AgentSettings.from_env(
         {
@@ -177,7 +177,7 @@ def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -
     [
         ("AGENT_PAUSE_MS", "-1", "0..5000 ms"),
         ("AGENT_SPECULATIVE_STT", "maybe", "true or false"),
-        ("AGENT_END_OF_TURN", "vad", "known: silence, smart-turn"),
+        ("AGENT_END_OF_TURN", "vad", "known: text, silence, smart-turn"),
         ("AGENT_END_OF_TURN_THRESHOLD", "1.5", "between 0 and 1"),
         ("AGENT_COMPLETE_HANGOVER_MS", "0.2", "not an integer"),
         ("STT_WORKERS", "0", "1..64"),

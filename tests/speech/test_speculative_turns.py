@@ -33,6 +33,7 @@ WITH_MODEL = dataclasses.replace(
     turns=dataclasses.replace(
         SPECULATIVE.turns, end_of_turn_model=True, complete_hangover_ms=200, incomplete_hangover_ms=2000
     ),
+    end_of_turn="smart-turn",
 )
 
 

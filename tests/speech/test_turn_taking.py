@@ -171,3 +171,15 @@ def test_with_a_pause_length_but_no_model_the_fixed_hangover_still_decides() -> 
     events = run([(1000, 0.9), (1000, 0.0)], policy=policy)
     assert [type(e).__name__ for _, e in events] == ["SpeechStarted", "Paused", "SpeechEnded"]
     assert ended(events)[0] == (1500, SpeechEnded(0, 1000, 1000, False, "silence"))
+
+
+def test_an_unsure_answer_leaves_the_turn_to_the_fixed_hangover() -> None:
+    taker = TurnTaker(MODEL)
+    events: list[tuple[int, TurnEvent]] = []
+    for frame in range(200):
+        now = frame * 20
+        for event in taker.on_frame(now, 0.9 if frame < 50 else 0.0, agent_speaking=False):
+            events.append((now, event))
+            if isinstance(event, Paused):
+                assert taker.decide(event.end_ms, 0.5, unsure=True)
+    assert ended(events) == [(1500, SpeechEnded(0, 1000, 1000, False, "silence"))]

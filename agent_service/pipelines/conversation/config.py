@@ -23,3 +23,6 @@ class ConversationConfig:
     turns: TurnPolicy = field(default_factory=TurnPolicy)
     # Transcribe at the caller's pause (turns.pause_ms) and keep it if the turn ends there.
     speculative_stt: bool = False
+    # What answers turns.end_of_turn_model's question: "text" (the speculative transcript's words) or
+    # "smart-turn" (the audio model); "silence" when no model is asked.
+    end_of_turn: str = "silence"

@@ -161,6 +161,11 @@ class ConversationPipeline:
         """The reply being prepared or sent, if any (tests pace their media clock on it)."""
         return self._replies.task
 
+    @property
+    def judging_task(self) -> asyncio.Task[None] | None:
+        """The end-of-turn question in flight, if any (tests pace their media clock on it)."""
+        return self._judging.pending
+
     async def _start(self, voice: Voice, ears: Ears, judge: Judge | None) -> None:
         # The voice first: the greeting plays while the (slower) ears load on the other core.
         loop = asyncio.get_running_loop()
@@ -172,7 +177,7 @@ class ConversationPipeline:
                 self._replies.say(self.config.greeting)
             vad, stt = await ears_task
             self._transcriber = CallTranscriber(self._stt_queue, stt, speculate=self.config.speculative_stt)
-            if judge is not None and self.config.turns.end_of_turn_model:
+            if judge is not None and self._asks_model("smart-turn"):
                 await self._judging.load(judge)
         except BaseException as e:
             ears_task.cancel()
@@ -236,10 +241,15 @@ class ConversationPipeline:
     def _on_pause(self, event: Paused) -> None:
         """The caller paused: guess the transcript, and ask the model whether they have finished."""
         audio = self._recent.peek(event.start_ms, self._now_ms)
-        if self._transcriber is not None:
-            self._transcriber.speculate(event.end_ms, audio)
-        if self.config.turns.end_of_turn_model:
+        guess = None if self._transcriber is None else self._transcriber.speculate(event.end_ms, audio)
+        if self._asks_model("text"):
+            self._judging.ask_text(event, guess)
+        elif self._asks_model("smart-turn"):
             self._judging.ask(event, audio)
+
+    def _asks_model(self, kind: str) -> bool:
+        # A call that names its endpointing silence asks no model (calls.turn_policy).
+        return self.config.turns.end_of_turn_model and self.config.end_of_turn == kind
 
     async def _check_timers(self) -> None:
         if self._dtmf and self._now_ms - self._dtmf_at_ms >= self.config.dtmf_timeout_ms:
