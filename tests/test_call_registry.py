@@ -14,9 +14,9 @@ class SlowCallLog(CallLog):
 
     gate: asyncio.Event
 
-    async def started(self, call_sid: str, stream_sid: str, caller: str) -> None:
+    async def started(self, call_sid: str, stream_sid: str, caller: str, channel: str = "phone") -> None:
         await self.gate.wait()
-        await super().started(call_sid, stream_sid, caller)
+        await super().started(call_sid, stream_sid, caller, channel)
 
 
 async def test_a_slow_database_never_holds_up_the_call_and_the_record_keeps_its_order(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ from voice_gateway.calendar.feed import calendar_feed_blueprint
 from voice_gateway.calls.endpoint import MediaStreamEndpoint
 from voice_gateway.calls.live_feed import live_feed_blueprint
 from voice_gateway.console import console_blueprint
+from voice_gateway.console.auth import ConsoleAuth
+from voice_gateway.console.talk import TALK_PATH, BrowserCalls
 from voice_gateway.messages.routes import messages_blueprint
 from voice_gateway.payments import payments_blueprint
 from voice_gateway.server.asgi_websocket import Receive, Scope, Send
@@ -36,14 +38,19 @@ class GatewayApp(Quart):
     Quart's WebSocket wrapper adds a queue hop and a task switch to every frame; at 50 frames a second
     per call that is most of what a call costs, so the endpoint takes the raw ASGI messages instead."""
 
-    def __init__(self, services: GatewayServices, media_streams: MediaStreamEndpoint) -> None:
+    def __init__(
+        self, services: GatewayServices, media_streams: MediaStreamEndpoint, browser_calls: BrowserCalls
+    ) -> None:
         super().__init__("voice_gateway")
         self.services = services
         self.media_streams = media_streams
+        self.browser_calls = browser_calls
 
     async def asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == STREAM_PATH:
             await self.media_streams(scope, receive, send)
+        elif scope["type"] == "websocket" and scope["path"] == TALK_PATH:
+            await self.browser_calls(scope, receive, send)
         else:
             await super().asgi_app(scope, receive, send)
 
@@ -58,7 +65,8 @@ def create_app(
     media_streams = MediaStreamEndpoint(
         settings, ai.bridge if ai is not None else None, services.guard, services.call_cap
     )
-    app = GatewayApp(services, media_streams)
+    console_auth = ConsoleAuth(tuple(s for s in (settings.api_token, settings.console_password) if s))
+    app = GatewayApp(services, media_streams, BrowserCalls(settings, console_auth, media_streams))
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     checks = dict(readiness or {})
     if ai is not None:
@@ -110,7 +118,9 @@ def create_app(
     app.register_blueprint(messages_blueprint(settings, services.owner_messages))
     app.register_blueprint(calendar_feed_blueprint(settings, services.agent))
     app.register_blueprint(
-        console_blueprint(settings, services.agent, services.whatsapp_hub, services.console_data, ai)
+        console_blueprint(
+            settings, services.agent, services.whatsapp_hub, services.console_data, ai, console_auth
+        )
     )
     return app
 

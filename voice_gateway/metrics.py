@@ -26,6 +26,11 @@ WS_BAD_FRAMES = Counter("agentlocator_ws_bad_frames", "Inbound frames that could
 WS_PROTOCOL_VIOLATIONS = Counter(
     "agentlocator_ws_protocol_violations", "Streams closed with 1008 for breaking the protocol", ["reason"]
 )
+BROWSER_CALLS_REFUSED = Counter(
+    "agentlocator_browser_calls_refused",
+    "Console browser-call upgrades refused (401 not signed in, 403 other origin, 503 console off)",
+    ["status"],
+)
 WS_GAPS = Counter("agentlocator_ws_media_gaps", "Inbound media chunks missing from the sequence")
 CALLS = Counter("agentlocator_calls", "Calls by how their stream ended", ["outcome"])
 WS_CLEANUP_FAILURES = Counter(

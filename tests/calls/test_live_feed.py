@@ -19,7 +19,7 @@ from tests.conftest import GatewayFactory
 from tests.procs import ROOT, ServerProcess
 from tests.scripted_agent import ScriptedCall, start_scripted_agent
 from voice_gateway.calls.feed import QUEUE_EVENTS, FeedEvent, LiveFeeds
-from voice_gateway.calls.live_feed import _events
+from voice_gateway.calls.live_feed import feed_events
 from voice_gateway.tools.simulate import CallOptions, parse_connect_stream, simulate_call
 from voice_gateway.tools.simulate.live import describe
 from voice_gateway.wav import write_pcm_wav
@@ -124,7 +124,7 @@ async def test_an_echo_call_has_no_feed_and_the_simulator_says_nothing_of_one(
 async def test_a_feed_whose_call_never_starts_ends_when_its_token_expires() -> None:
     feeds = LiveFeeds()
     feed = feeds.subscribe("CA1", live=False, so_far=[])
-    events = [chunk async for chunk in _events(feeds, feed, expires_at=time.time())]
+    events = [chunk async for chunk in feed_events(feeds, feed, expires_at=time.time())]
     assert events[-1] == b'event: end\ndata: {"outcome": "the call\'s stream never started"}\n\n'
     assert len(feeds) == 0  # unsubscribed: the call may be listened to again
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterator
 
 from agentlocator_common import logs
 from voice_gateway import metrics
 from voice_gateway.calls.limits import CallCap, Refusal
-from voice_gateway.calls.modes import EchoMode, Send, SinkMode, StreamMode
+from voice_gateway.calls.modes import CHANNEL_PARAMETER, EchoMode, Send, SinkMode, StreamMode
 from voice_gateway.limits.http_guard import SIGNATURE_BLOCK_TEXT, AbuseGuard
 from voice_gateway.server.asgi_websocket import Receive, Scope
 from voice_gateway.server.asgi_websocket import Send as AsgiSend
@@ -32,6 +34,8 @@ from voice_gateway.twilio.twiml import STREAM_PATH
 log = logging.getLogger("voice_gateway.ws")
 
 TWILIO_SUBPROTOCOL = "audio.twilio.com"
+# The console's calls (console/talk.py): the page picks the CallSid, so it can watch the call's live feed.
+BROWSER_CALL_SID = re.compile(r"BR[0-9a-f]{32}")
 
 Close = Callable[[int, str], Awaitable[None]]
 # Builds the AI mode for one stream; the call bridge registers itself here.
@@ -99,19 +103,28 @@ class MediaStreamEndpoint:
                     self.guard.signature_failed(address)
                 await _refuse_upgrade(scope, send, 403, problem)
                 return
+        await self.accept(scope, receive, send, browser=False)
+
+    async def accept(self, scope: Scope, receive: Receive, send: AsgiSend, *, browser: bool) -> None:
+        """Accept an upgrade already vouched for and run the call; `browser`: the console's own call
+        (console/talk.py checked its session), which carries no StreamToken and must use a BR… CallSid."""
         offered = TWILIO_SUBPROTOCOL in scope.get("subprotocols", [])
         subprotocol = TWILIO_SUBPROTOCOL if offered else None
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
-        metrics.WS_CONNECTIONS.labels(self.settings.ws_mode.value, subprotocol or "none").inc()
-        log.info("WS_CONNECTED mode=%s subprotocol=%s", self.settings.ws_mode.value, subprotocol or "none")
-        await _StreamSession(self, receive, send).run()
+        label = "browser" if browser else subprotocol or "none"
+        metrics.WS_CONNECTIONS.labels(self.settings.ws_mode.value, label).inc()
+        log.info("WS_CONNECTED mode=%s subprotocol=%s", self.settings.ws_mode.value, label)
+        await _StreamSession(self, receive, send, browser).run()
 
 
 class _StreamSession:
     """One accepted stream: the frame loop, the mode it drives, and its end-of-call accounting."""
 
-    def __init__(self, endpoint: MediaStreamEndpoint, receive: Receive, send: AsgiSend) -> None:
+    def __init__(
+        self, endpoint: MediaStreamEndpoint, receive: Receive, send: AsgiSend, browser: bool = False
+    ) -> None:
         self.settings = endpoint.settings
+        self.browser = browser
         self.endpoint = endpoint
         self.stream = MediaStreamServer(self.settings.max_ws_frame_bytes)
         self._receive = receive
@@ -203,6 +216,7 @@ class _StreamSession:
                     )
                 continue
             if isinstance(event, Start):
+                event = self._vouched(event)
                 logs.bind_call(event.call_sid, event.stream_sid)
                 log.info("WS_START sid=%s call=%s", event.stream_sid, event.call_sid)
                 if (refused := self._admit(event)) is not None:
@@ -214,10 +228,21 @@ class _StreamSession:
                 return "stopped"
         return "closed"
 
+    def _vouched(self, start: Start) -> Start:
+        """Only the gateway says which channel a call came in on: whatever the client sent is replaced."""
+        params = {k: v for k, v in start.custom_parameters.items() if k != CHANNEL_PARAMETER}
+        if self.browser:
+            # A browser call has no caller ID, token or TwiML parameters: nothing the page sends is kept.
+            params = {CHANNEL_PARAMETER: "browser"}
+        return dataclasses.replace(start, custom_parameters=params)
+
     def _admit(self, start: Start) -> ProtocolViolation | None:
         """The call's own token (with Twilio auth on), then a line for the call. No await in here, so no
         other stream can claim the same CallSid between the check and the claim."""
-        if self.settings.auth_enabled:
+        if self.browser:
+            if BROWSER_CALL_SID.fullmatch(start.call_sid) is None:
+                return ProtocolViolation("bad_call_sid", "a browser call's callSid is BR and 32 hex digits")
+        elif self.settings.auth_enabled:
             token = start.custom_parameters.get("StreamToken", "")
             secret, ttl = self.settings.call_token_secret, self.settings.call_token_ttl_s
             if (problem := call_token_problem(secret, start.call_sid, token, ttl)) is not None:

@@ -67,7 +67,7 @@ def live_feed_blueprint(settings: Settings, ai: AiMode | None) -> Blueprint:
         log.info("LIVE_FEED_OPENED call=%s started=%s", call_sid, feed.started)
         expires_at = int(token.partition(".")[0]) + settings.call_token_ttl_s
         response = Response(
-            _events(registry.feeds, feed, expires_at),
+            feed_events(registry.feeds, feed, expires_at),
             content_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -77,7 +77,7 @@ def live_feed_blueprint(settings: Settings, ai: AiMode | None) -> Blueprint:
     return blueprint
 
 
-async def _events(feeds: LiveFeeds, feed: Feed, expires_at: float) -> AsyncIterator[bytes]:
+async def feed_events(feeds: LiveFeeds, feed: Feed, expires_at: float) -> AsyncIterator[bytes]:
     try:
         # Sent at once, so the listener knows it is subscribed before the call's first word.
         yield f": live feed of call {feed.call_sid}\n\n".encode()

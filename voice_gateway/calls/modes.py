@@ -22,6 +22,8 @@ from voice_gateway.twilio.media_streams import (
 from voice_gateway.twilio.media_streams.events import MULAW_BYTES_PER_MS
 
 StreamEvent = Connected | Start | Media | Dtmf | MarkEcho | Stop
+# A start's custom parameter only the gateway sets (calls/endpoint.py): "browser" for the console's calls.
+CHANNEL_PARAMETER = "AgentLocatorChannel"
 Send = Callable[[str], Awaitable[None]]
 
 

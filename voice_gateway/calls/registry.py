@@ -34,6 +34,7 @@ class LiveCall:
     outcome: str = ""
     # Ends the call from outside (the console's hang-up button); set by the call's bridge.
     hang_up: Callable[[], Awaitable[None]] | None = None
+    channel: str = "phone"  # or "browser" (the console's "Talk to your agent")
     # The call's latest database write; each new one starts after it.
     last_write: asyncio.Future[None] | None = None
 
@@ -52,13 +53,13 @@ class CallRegistry:
         stream_sid: str,
         caller: str,
         hang_up: Callable[[], Awaitable[None]] | None = None,
+        channel: str = "phone",
     ) -> None:
-        call = LiveCall(call_sid, stream_sid, caller, hang_up=hang_up)
+        call = LiveCall(call_sid, stream_sid, caller, hang_up=hang_up, channel=channel)
         self.live[call_sid] = call
         if self.call_log is not None:
-            self._record(
-                call, "start", functools.partial(self.call_log.started, call_sid, stream_sid, caller)
-            )
+            start = functools.partial(self.call_log.started, call_sid, stream_sid, caller, channel)
+            self._record(call, "start", start)
         self.feeds.publish(call_sid, "started", {})
 
     def transcript(self, call_sid: str, role: str, text: str, is_final: bool) -> None:

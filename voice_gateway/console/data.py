@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import desc, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from voice_gateway.storage.calls import CallLog, CallRecord, TurnLatency
+from voice_gateway.messages.model import OwnerMessage
+from voice_gateway.storage.calls import CallLog, CallQuery, CallRecord, TurnLatency
 from voice_gateway.storage.knowledge_versions import KnowledgeVersionStore
 from voice_gateway.storage.owner_messages import OwnerMessageStore
 from voice_gateway.storage.schema import conversations, open_database
@@ -26,6 +27,7 @@ class PastCall:
     outcome: str | None
     transcript: tuple[tuple[str, str], ...]
     turns: tuple[TurnLatency, ...]
+    channel: str = "phone"
 
     @classmethod
     def of(cls, record: CallRecord) -> PastCall:
@@ -37,7 +39,14 @@ class PastCall:
             record.outcome,
             record.transcript,
             record.turns,
+            record.channel,
         )
+
+    @property
+    def who(self) -> str:
+        if self.channel == "browser":
+            return "Browser call from the console"
+        return self.caller or "Unknown caller"
 
     @property
     def started(self) -> str:
@@ -79,6 +88,17 @@ class ConsoleData:
 
     async def recent_calls(self, limit: int = 50) -> list[PastCall]:
         return [PastCall.of(record) for record in await CallLog(self._engine).recent(limit)]
+
+    async def search_calls(self, query: CallQuery) -> list[PastCall]:
+        return [PastCall.of(record) for record in await CallLog(self._engine).search(query)]
+
+    async def call(self, call_sid: str) -> PastCall | None:
+        record = await CallLog(self._engine).get(call_sid)
+        return PastCall.of(record) if record is not None else None
+
+    async def messages_on_call(self, call_sid: str, limit: int = 50) -> list[OwnerMessage]:
+        """The messages the agent took on this call (their conversation is the call's CallSid)."""
+        return await self.owner_messages.for_conversation(call_sid, limit)
 
     async def contacts(self, limit: int = 100) -> list[Contact]:
         async with self._engine.connect() as conn:

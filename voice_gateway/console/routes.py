@@ -15,7 +15,7 @@ from voice_gateway.agent_client import AgentClient
 from voice_gateway.calls.ai.mode import AiMode
 from voice_gateway.console.auth import COOKIE_PATH, SESSION_COOKIE, ConsoleAuth, csrf_ok
 from voice_gateway.console.bookings import register_bookings
-from voice_gateway.console.chart import latency_chart
+from voice_gateway.console.calls import register_calls
 from voice_gateway.console.data import ConsoleData
 from voice_gateway.console.greeting import GreetingUnavailable, greeting_audio
 from voice_gateway.console.knowledge import register_knowledge
@@ -24,6 +24,7 @@ from voice_gateway.console.login import OFF, register_login
 from voice_gateway.console.messages import register_messages
 from voice_gateway.console.responses import AnyResponse, as_json, private, text
 from voice_gateway.console.sidecar import SessionAction, SidecarRefused, SidecarUnavailable, session_action
+from voice_gateway.console.talk import register_talk
 from voice_gateway.settings import Settings
 from voice_gateway.whatsapp.baileys import BaileysService
 from voice_gateway.whatsapp.hub import WhatsAppHub
@@ -42,6 +43,7 @@ def console_blueprint(
     hub: Callable[[], WhatsAppHub],
     data: Callable[[], ConsoleData],
     ai: AiMode | None,
+    auth: ConsoleAuth | None = None,
 ) -> Blueprint:
     """`hub` and `data` give the running parts, or raise `GatewayStopped` outside serving."""
     blueprint = Blueprint(
@@ -52,7 +54,8 @@ def console_blueprint(
         static_folder="static",
         static_url_path="/static",
     )
-    auth = ConsoleAuth(tuple(s for s in (settings.api_token, settings.console_password) if s))
+    # The app shares one with the browser-call socket (console/talk.py), which checks the same sessions.
+    auth = auth or ConsoleAuth(tuple(s for s in (settings.api_token, settings.console_password) if s))
 
     def signed_in(page: Page) -> Page:
         @functools.wraps(page)
@@ -77,6 +80,8 @@ def console_blueprint(
     register_login(blueprint, settings, auth)
     register_messages(blueprint, signed_in, data, notifying=settings.owner_whatsapp is not None)
     register_bookings(blueprint, signed_in, agent)
+    register_talk(blueprint, signed_in, settings, ai)
+    register_calls(blueprint, signed_in, agent, data)
     register_knowledge(blueprint, signed_in, data, Path(settings.knowledge_file))
 
     @blueprint.post("/logout")
@@ -151,14 +156,6 @@ def console_blueprint(
             return text(f"no call {call_sid} is in progress on this gateway", 404)
         log.info("CONSOLE_HANGUP call=%r", call_sid)
         return text(f"call {call_sid} hung up", 200)
-
-    @blueprint.get("/history")
-    @signed_in
-    async def history(csrf: str) -> AnyResponse:
-        past = await data().recent_calls()
-        charts = {c.call_sid: latency_chart(list(c.turns)) for c in past}
-        html = await render_template("history.html", csrf=csrf, page="history", calls=past, charts=charts)
-        return Response(html)
 
     @blueprint.get("/whatsapp")
     @signed_in

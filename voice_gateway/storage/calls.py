@@ -26,6 +26,19 @@ class CallRecord:
     outcome: str | None
     transcript: tuple[tuple[str, str], ...]  # (role, text), in the order spoken
     turns: tuple[TurnLatency, ...] = ()  # in the order taken
+    channel: str = "phone"  # or "browser": the console's "Talk to your agent"
+
+
+@dataclass(frozen=True, slots=True)
+class CallQuery:
+    """The console's call search: every part optional; `started_from`/`started_before` are ISO UTC text
+    bounds on `started_at` (the stored form sorts as text), `number` a run of digits found in the caller."""
+
+    number: str = ""
+    started_from: str = ""
+    started_before: str = ""
+    offset: int = 0
+    limit: int = 50
 
 
 class CallLog:
@@ -39,13 +52,17 @@ class CallLog:
     async def close(self) -> None:
         await self._engine.dispose()
 
-    async def started(self, call_sid: str, stream_sid: str, caller: str) -> None:
+    async def started(self, call_sid: str, stream_sid: str, caller: str, channel: str = "phone") -> None:
         async with self._engine.begin() as conn:
             existing = await conn.scalar(select(calls.c.call_sid).where(calls.c.call_sid == call_sid))
             if existing is None:  # a resumed agent stream is still the same call
                 await conn.execute(
                     insert(calls).values(
-                        call_sid=call_sid, stream_sid=stream_sid, caller=caller, started_at=now_iso()
+                        call_sid=call_sid,
+                        stream_sid=stream_sid,
+                        caller=caller,
+                        started_at=now_iso(),
+                        channel=channel,
                     )
                 )
 
@@ -76,6 +93,19 @@ class CallLog:
         """The latest calls first, each with its transcript."""
         return await self._records(select(calls).order_by(desc(calls.c.started_at)).limit(limit))
 
+    async def search(self, query: CallQuery) -> list[CallRecord]:
+        """Newest first; `limit + 1` rows are asked for by callers that want to know if a next page exists."""
+        found = select(calls)
+        if query.number:
+            # Stored callers are +E.164; "%" and "_" cannot reach here (the console lets only digits through).
+            found = found.where(calls.c.caller.contains(query.number, autoescape=True))
+        if query.started_from:
+            found = found.where(calls.c.started_at >= query.started_from)
+        if query.started_before:
+            found = found.where(calls.c.started_at < query.started_before)
+        ordered = found.order_by(desc(calls.c.started_at), desc(calls.c.call_sid))
+        return await self._records(ordered.offset(query.offset).limit(query.limit))
+
     async def _records(self, query: Select[Any]) -> list[CallRecord]:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
@@ -105,6 +135,7 @@ class CallLog:
                 row.outcome,
                 tuple(spoken[row.call_sid]),
                 tuple(turns[row.call_sid]),
+                row.channel,
             )
             for row in rows
         ]

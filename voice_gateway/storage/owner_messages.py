@@ -83,6 +83,17 @@ class OwnerMessageStore:
         async with self._engine.connect() as conn:
             return [_message(row) for row in (await conn.execute(query)).all()]
 
+    async def for_conversation(self, conversation_id: str, limit: int) -> list[OwnerMessage]:
+        """The messages taken on one call or chat, oldest first."""
+        query = (
+            select(owner_messages)
+            .where(owner_messages.c.conversation_id == conversation_id)
+            .order_by(owner_messages.c.created_at, owner_messages.c.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [_message(row) for row in (await conn.execute(query)).all()]
+
     async def set_status(self, message_id: str, status: MessageStatus) -> OwnerMessage | None:
         handled_at = now_iso() if status is MessageStatus.HANDLED else None
         async with self._engine.begin() as conn:

@@ -25,7 +25,7 @@ from voice_gateway.calls.ai.agent_requests import AgentRequests
 from voice_gateway.calls.ai.agent_stream import AgentStream
 from voice_gateway.calls.ai.call_actions import CallActions, KeepMessage, SendWhatsApp, Transfer
 from voice_gateway.calls.ai.speaker import Speaker
-from voice_gateway.calls.modes import Send, StreamEvent
+from voice_gateway.calls.modes import CHANNEL_PARAMETER, Send, StreamEvent
 from voice_gateway.calls.registry import CallRegistry
 from voice_gateway.twilio.media_streams import Dtmf, MarkEcho, Media, MediaStreamServer, Start, Stop
 
@@ -117,7 +117,11 @@ class CallBridge:
             session.knowledge.CopyFrom(knowledge)
         self._agent_stream = AgentStream(self._agent, session, self._requests)
         self._registry.started(
-            start.call_sid, start.stream_sid, params.get("From", ""), hang_up=self.hang_up_by_operator
+            start.call_sid,
+            start.stream_sid,
+            params.get("From", ""),
+            hang_up=self.hang_up_by_operator,
+            channel=params.get(CHANNEL_PARAMETER, "phone"),
         )
         started = asyncio.Event()
         self._running = asyncio.create_task(self._run(started), name="ai-call")
