@@ -28,7 +28,7 @@ SERVICE_NAME: str = agent_pb2.DESCRIPTOR.services_by_name["AgentService"].full_n
 
 
 def server_options(settings: AgentSettings) -> list[tuple[str, int]]:
-    return [
+    options = [
         # Detect a dead gateway (half-open TCP after a VM freeze or NAT timeout) while a call is idle.
         ("grpc.keepalive_time_ms", round(settings.keepalive_time_s * 1000)),
         ("grpc.keepalive_timeout_ms", round(settings.keepalive_timeout_s * 1000)),
@@ -39,6 +39,12 @@ def server_options(settings: AgentSettings) -> list[tuple[str, int]]:
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.max_receive_message_length", settings.max_message_bytes),
     ]
+    if settings.max_connection_age_s > 0:
+        # gRPC clients resolve a name again only when a connection closes: without this, replicas added
+        # behind the name (a scaled Deployment) get no call while the others stay up. No grace limit is
+        # set, so a call's stream runs to its end on the old connection.
+        options.append(("grpc.max_connection_age_ms", round(settings.max_connection_age_s * 1000)))
+    return options
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,8 @@ class AgentSettings:
     # Clients may ping this often without being sent GOAWAY(too_many_pings); keep it at or below the
     # gateway's keepalive time or its channel gets torn down mid-call.
     keepalive_min_client_ping_s: float = 10.0
+    # A graceful GOAWAY after this long makes the gateway find replicas added since (server.py); 0: never.
+    max_connection_age_s: float = 120.0
     max_message_bytes: int = 4 * 1024 * 1024
     chat_history_turns: int = 20
     chat_max_conversations: int = 1000
@@ -124,6 +126,9 @@ class AgentSettings:
             ),
             keepalive_min_client_ping_s=read.parse(
                 "AGENT_KEEPALIVE_MIN_CLIENT_PING_S", _positive_float, d.keepalive_min_client_ping_s
+            ),
+            max_connection_age_s=read.parse(
+                "AGENT_MAX_CONNECTION_AGE_S", _non_negative_float, d.max_connection_age_s
             ),
             max_message_bytes=read.parse("AGENT_MAX_MESSAGE_BYTES", _positive_int, d.max_message_bytes),
             chat_history_turns=read.parse("AGENT_CHAT_HISTORY_TURNS", _positive_int, d.chat_history_turns),
