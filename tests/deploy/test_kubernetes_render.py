@@ -23,7 +23,7 @@ IMAGE_TARGETS = {"gateway": "gateway", "agent": "agent", "baileys-bridge": "brid
 
 def dev_pin(package: str) -> str:
     dev = (ROOT / "pyproject.toml").read_text().split("\ndev = [", 1)[1].split("\n]", 1)[0]
-    match = re.search(rf'"{re.escape(package)}==([^"]+)"', dev)
+    match = re.search(rf'"{re.escape(package)}==([^";]+)[";]', dev)
     assert match is not None, f"pyproject.toml's dev extra must pin {package} exactly"
     return match.group(1)
 
