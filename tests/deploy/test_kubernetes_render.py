@@ -4,8 +4,10 @@ against the Kubernetes API schemas of a pinned version (kubernetes-validate ship
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from importlib import metadata
+from pathlib import Path
 
 import kubernetes_validate
 import pytest
@@ -124,3 +126,44 @@ def test_the_base_knowledge_file_is_valid_and_each_overlay_mounts_it_where_knowl
             volumes = {v["name"]: v for v in manifests.workload(name)["spec"]["template"]["spec"]["volumes"]}
             assert volumes[mounts[0]["name"]]["configMap"]["name"] == configmap["metadata"]["name"]
             assert path.removeprefix(mounts[0]["mountPath"] + "/") in configmap["data"], path
+
+
+def test_rendering_needs_no_network(tmp_path: Path) -> None:
+    # kubectl kustomize in a network namespace of its own, where nothing but a down loopback exists.
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "--net", "true"], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a network namespace here (needs root, or user namespaces)")
+    overlay = tmp_path / "kubernetes"
+    shutil.copytree(KUBE_DIR, overlay, ignore=shutil.ignore_patterns("secrets.env"))
+    for example in overlay.glob("overlays/*/secrets.env.example"):
+        shutil.copy(example, example.with_name("secrets.env"))
+    for name in OVERLAYS:
+        result = subprocess.run(
+            [unshare, "--net", str(kubectl()), "kustomize", str(overlay / "overlays" / name)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KUBECONFIG": str(tmp_path / "none")},
+        )
+        assert result.returncode == 0, result.stderr
+        assert list(yaml.safe_load_all(result.stdout)) == list(rendered(name).objects)
+
+
+def test_every_secret_the_manifests_read_is_in_each_example_and_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text().split("## Run it on Kubernetes", 1)[1].split("\n## ", 1)[0]
+    for overlay in OVERLAYS:
+        manifests = rendered(overlay)
+        example = (KUBE_DIR / "overlays" / overlay / "secrets.env.example").read_text()
+        keys = {line.split("=", 1)[0] for line in example.splitlines() if line and not line.startswith("#")}
+        wanted = {
+            ref["key"]
+            for workload in manifests.workloads()
+            for container in all_containers(workload)
+            for entry in container.get("env", [])
+            if (ref := entry.get("valueFrom", {}).get("secretKeyRef"))
+        }
+        assert wanted == keys, (
+            f"{overlay}: secrets.env.example lacks {wanted - keys}, has unused {keys - wanted}"
+        )
+        undocumented = sorted(key for key in wanted if f"`{key}`" not in readme)
+        assert not undocumented, f"README's 'Run it on Kubernetes' does not say what {undocumented} is"
