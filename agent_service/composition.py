@@ -160,4 +160,5 @@ def conversation_config(settings: AgentSettings, greeting: str) -> ConversationC
         turns=turns,
         speculative_stt=settings.turns.speculative_stt and settings.turns.pause_ms > 0,
         end_of_turn=settings.turns.end_of_turn,
+        tts_cache_sentences=settings.turns.tts_cache_sentences,
     )

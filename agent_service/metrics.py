@@ -71,9 +71,15 @@ SPECULATIVE_STT = Counter(
 )
 END_OF_TURN = Counter(
     "agentlocator_agent_end_of_turn",
-    "User turns by what ended them: silence (the fixed hangover), complete / incomplete (the end-of-turn"
-    " model's answer), undecided (no answer in time), fallback (the model failed), max_length",
+    "User turns by what ended them: silence (the fixed hangover; with AGENT_END_OF_TURN=text also a"
+    " fragment too short to judge), complete / incomplete (the end-of-turn model's or the transcript's"
+    " answer), undecided (no answer in time), fallback (the model failed), max_length",
     ["decision"],
+)
+TTS_CACHE = Counter(
+    "agentlocator_agent_tts_cache",
+    "Sentences to say: hit (kept from an earlier time, no synthesis), miss (synthesised)",
+    ["outcome"],
 )
 
 

@@ -1,7 +1,8 @@
 """How fast the agent answers: speculative transcription, the end-of-turn model, the speech workers
 (AGENT_PAUSE_MS, AGENT_SPECULATIVE_STT, AGENT_END_OF_TURN*, AGENT_*_HANGOVER_MS, STT_WORKERS,
-STT_WINDOW_S, TTS_WORKERS), read with the rest of AgentSettings in settings.py; a wrong value stops
-start-up with one line naming the variable. The figures behind the defaults are in docs/benchmarks.md."""
+STT_WINDOW_S, TTS_WORKERS, TTS_CACHE_SENTENCES), read with the rest of AgentSettings in settings.py; a
+wrong value stops start-up with one line naming the variable. The figures behind the defaults are in
+docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ class TurnSettings:
     # Piper sentences synthesised at once across all calls: 2 measured no better than 1 on 2 cores
     # (each sentence already uses both), and worse at 16 calls.
     tts_workers: int = 1
+    # Sentences kept as µ-law once said, for every call (speech/phrase_cache.py); 0: none.
+    tts_cache_sentences: int = 256
 
     @classmethod
     def from_env(cls, read: Reader) -> TurnSettings:
@@ -58,6 +61,7 @@ class TurnSettings:
             stt_workers=read.parse("STT_WORKERS", _workers, d.stt_workers),
             stt_window_s=read.parse("STT_WINDOW_S", _window, d.stt_window_s),
             tts_workers=read.parse("TTS_WORKERS", _workers, d.tts_workers),
+            tts_cache_sentences=read.parse("TTS_CACHE_SENTENCES", _sentences, d.tts_cache_sentences),
         )
 
 
@@ -82,6 +86,13 @@ def _workers(raw: str) -> int:
     value = _int(raw)
     if not 1 <= value <= 64:
         raise ValueError("must be 1..64")
+    return value
+
+
+def _sentences(raw: str) -> int:
+    value = _int(raw)
+    if not 0 <= value <= 10000:
+        raise ValueError("must be 0..10000")
     return value
 
 

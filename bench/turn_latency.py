@@ -14,10 +14,16 @@ the question (spoken by Piper, at telephone quality), then line noise while the 
 
 The first configuration, `today` (the receptionist brain with the turn-taking as it was before speculative
 transcription: a fixed 500 ms hangover, faster-whisper's 30 s window, one STT worker), is the baseline the
-others are compared to; `receptionist` is the same brain with this checkout's defaults.
+others are compared to; `receptionist` is the same brain with this checkout's defaults; `before-17` the
+defaults before issue 17 (an 800 ms hangover, speculation at a 300 ms pause); `uncached` the defaults
+without the sentence cache (TTS_CACHE_SENTENCES=0: every answer synthesised as on its first time; the
+warm-up call has put the first question's answer in the others' cache); `smart-turn` the audio
+end-of-turn model. All configurations' servers are started first and the questions asked in turns
+(`--rounds` times each, every configuration in turn for each question), so each sees the machine as
+the others do; the summary gives the median and p90 per configuration and their ratio to the first.
 With `--previous TREE` (an earlier commit's checkout with its protos generated) `NAME@prev` runs the same
 configuration from that tree, in the same run. `bench/turn_load.py` runs many talking calls at once.
-Run: `.venv/bin/python -m bench.turn_latency` (about 3 minutes).
+Run: `.venv/bin/python -m bench.turn_latency --rounds 5` (about 4 minutes).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +74,21 @@ TODAY = {
     "AGENT_SPECULATIVE_STT": "false",
     "STT_WINDOW_S": "0",
     "STT_WORKERS": "1",
+    "TTS_CACHE_SENTENCES": "0",
 }
+
+
+# The defaults before issue 17: speculation at a 300 ms pause, an 800 ms hangover ending every turn.
+BEFORE_17 = {"AGENT_END_OF_TURN": "silence", "AGENT_HANGOVER_MS": "800", "AGENT_PAUSE_MS": "300"}
 
 
 def configurations() -> dict[str, dict[str, str]]:
     return {
         "today": {"LLM_PROVIDER": "receptionist", **TODAY},
         "receptionist": {"LLM_PROVIDER": "receptionist"},
+        "before-17": {"LLM_PROVIDER": "receptionist", **BEFORE_17},
+        # The defaults without the sentence cache: every answer synthesised, as on its first time.
+        "uncached": {"LLM_PROVIDER": "receptionist", "TTS_CACHE_SENTENCES": "0"},
         "smart-turn": {"LLM_PROVIDER": "receptionist", "AGENT_END_OF_TURN": "smart-turn"},
         # Hybrid: the receptionist answers what it is sure of, the local model the rest. SmolLM2-135M is the
         # model the tests use (installed by `make install`); `make local-llm` fetches the real ones.
@@ -158,17 +172,27 @@ def agent_and_gateway(name: str, env: dict[str, str], previous: Path | None) -> 
             agent.stop()
 
 
-async def run_configuration(
-    name: str, env: dict[str, str], spoken: dict[str, bytes], previous: Path | None = None
-) -> list[Turn]:
-    with agent_and_gateway(name, env, previous) as (base, database):
-        # One call first so that no question pays for loading the models.
-        await ask(base, database, QUESTIONS[0], spoken[QUESTIONS[0]])
-        turns = []
-        for question in QUESTIONS:
-            turns.append(await ask(base, database, question, spoken[question]))
-            print(f"{name}: {question!r} {turns[-1]}", file=sys.stderr, flush=True)
-        return turns
+async def run_configurations(
+    chosen: dict[str, dict[str, str]], spoken: dict[str, bytes], rounds: int, previous: Path | None = None
+) -> dict[str, list[Turn]]:
+    with ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(agent_and_gateway(name, env, previous)) for name, env in chosen.items()
+        }
+        for base, database in servers.values():  # one call first: no question pays for loading models
+            await ask(base, database, QUESTIONS[0], spoken[QUESTIONS[0]])
+        results: dict[str, list[Turn]] = {name: [] for name in servers}
+        for _ in range(rounds):
+            for question in QUESTIONS:
+                for name, (base, database) in servers.items():
+                    results[name].append(await ask(base, database, question, spoken[question]))
+                    print(f"{name}: {question!r} {results[name][-1]}", file=sys.stderr, flush=True)
+        return results
+
+
+def p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
 def _ms(value: float | int | None) -> str:
@@ -191,18 +215,24 @@ def table(results: dict[str, list[Turn]]) -> str:
             )
     lines += [
         "",
-        "| configuration | median caller-measured ms | median rest ms | ÷ first |",
-        "|---|---|---|---|",
+        "| configuration | turns | median caller-measured ms | p90 ms | median rest ms | median ÷ first |"
+        " p90 ÷ first |",
+        "|---|---|---|---|---|---|---|",
     ]
-    baseline = None
+    baseline: tuple[float, float] | None = None
     for name, turns in results.items():
         measured = [t.caller_ms for t in turns if t.caller_ms is not None]
         transport = [t.transport_ms for t in turns if t.transport_ms is not None]
-        median = statistics.median(measured) if measured else None
-        baseline = baseline or median
-        ratio = f"{median / baseline:.2f}" if median and baseline else "—"
+        if not measured:
+            lines.append(f"| {name} | 0 | — | — | — | — | — |")
+            continue
+        median, high = statistics.median(measured), p90(measured)
+        baseline = baseline or (median, high)
         middle = statistics.median(transport) if transport else None
-        lines.append(f"| {name} | {_ms(median)} | {_ms(middle)} | {ratio} |")
+        lines.append(
+            f"| {name} | {len(measured)} | {median:.0f} | {high:.0f} | {_ms(middle)} | "
+            f"{median / baseline[0]:.2f} | {high / baseline[1]:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -214,16 +244,14 @@ async def main() -> None:
     parser.add_argument(
         "--previous", type=Path, help="an earlier commit's checkout: adds NAME@prev for each configuration"
     )
+    parser.add_argument("--rounds", type=int, default=1, help="ask each question this many times")
     args = parser.parse_args()
     piper = PiperTts()
     spoken = {q: telephone(piper, q) for q in QUESTIONS}
     chosen = {name: configurations()[name] for name in args.configs.split(",")}
     if args.previous:
         chosen |= {f"{name}@prev": env for name, env in list(chosen.items())}
-    results = {
-        name: await run_configuration(name, env, spoken, args.previous) for name, env in chosen.items()
-    }
-    print(table(results))
+    print(table(await run_configurations(chosen, spoken, args.rounds, args.previous)))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ the same state as the others (this machine is shared).
   taken back, i.e. repeated at the start of the next, is not counted); WER is over the user transcripts
   the gateway stored, taken-back lines left out.
 
-Configurations: `today` (bench/turn_latency.TODAY), `new` (this checkout's defaults), `smart-turn`;
+Configurations: `today` (bench/turn_latency.TODAY), `new` (this checkout's defaults), `before-17` (the
+defaults before issue 17), `uncached` (the defaults without the sentence cache), `smart-turn`;
 `NAME@prev` runs NAME from `--previous TREE`; `NAME:VAR=VALUE+VAR=VALUE` adds settings (e.g.
 `new:AGENT_HANGOVER_MS=700`). Run:
 `.venv/bin/python -m bench.turn_load --configs today,new --calls 1,4,8,12,16 --rounds 2 --pause-set`.
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from agent_service.speech.piper_tts import PiperTts
 from bench.pause_set import PausedRequest, pause_set, word_errors, words
-from bench.turn_latency import QUESTIONS, TODAY, agent_and_gateway, last_speech_frame
+from bench.turn_latency import BEFORE_17, QUESTIONS, TODAY, agent_and_gateway, last_speech_frame
 from tests.speech.conftest import line_noise, telephone
 from voice_gateway.storage.calls import CallLog
 from voice_gateway.tools.simulate import CallOptions, simulate_call
@@ -42,6 +43,8 @@ LEAD_S, TAIL_S = 3.5, 6.0  # the greeting has played before anyone asks; time fo
 CONFIGS = {
     "today": {"LLM_PROVIDER": "receptionist", **TODAY},
     "new": {"LLM_PROVIDER": "receptionist"},
+    "before-17": {"LLM_PROVIDER": "receptionist", **BEFORE_17},
+    "uncached": {"LLM_PROVIDER": "receptionist", "TTS_CACHE_SENTENCES": "0"},
     "smart-turn": {"LLM_PROVIDER": "receptionist", "AGENT_END_OF_TURN": "smart-turn"},
 }
 

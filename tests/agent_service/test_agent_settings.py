@@ -149,6 +149,7 @@ def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -
     default = AgentSettings.from_env({}).turns
     assert (default.pause_ms, default.speculative_stt, default.end_of_turn) == (200, True, "text")
     assert (default.stt_workers, default.stt_window_s, default.tts_workers) == (2, 15.0, 1)
+    assert default.tts_cache_sentences == 256
     turns = AgentSettings.from_env(
         {
             "AGENT_PAUSE_MS": "150",
@@ -160,6 +161,7 @@ def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -
             "STT_WORKERS": "4",
             "STT_WINDOW_S": "0",
             "TTS_WORKERS": "2",
+            "TTS_CACHE_SENTENCES": "0",
         }
     ).turns
     assert (turns.pause_ms, turns.speculative_stt, turns.end_of_turn, turns.end_of_turn_threshold) == (
@@ -170,6 +172,7 @@ def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -
     )
     assert (turns.complete_hangover_ms, turns.incomplete_hangover_ms) == (250, 3000)
     assert (turns.stt_workers, turns.stt_window_s, turns.tts_workers) == (4, 0.0, 2)
+    assert turns.tts_cache_sentences == 0
 
 
 @pytest.mark.parametrize(
@@ -182,6 +185,7 @@ def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -
         ("AGENT_COMPLETE_HANGOVER_MS", "0.2", "not an integer"),
         ("STT_WORKERS", "0", "1..64"),
         ("STT_WINDOW_S", "2", "0 (off) or 5..30"),
+        ("TTS_CACHE_SENTENCES", "-1", "0..10000"),
     ],
 )
 def test_a_bad_turn_setting_names_the_variable(name: str, value: str, problem: str) -> None:

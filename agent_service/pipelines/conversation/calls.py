@@ -21,6 +21,7 @@ from agent_service.pipelines.conversation.config import ConversationConfig
 from agent_service.pipelines.conversation.pipeline import ConversationPipeline
 from agent_service.pipelines.conversation.resumption import CallHistories
 from agent_service.speech.base import EndOfTurnModel, SpeechToText, TextToSpeech, Vad
+from agent_service.speech.phrase_cache import PhraseCache
 from agent_service.speech.registry import SpeechRegistry
 from agent_service.speech.smart_turn import SmartTurn
 from agent_service.speech.turns import TurnPolicy
@@ -38,6 +39,7 @@ class ConversationCalls:
         self.brain = brain
         self.histories = histories
         self._queues: dict[tuple[str, str], WorkerQueue] = {}
+        self.phrases = PhraseCache(config.tts_cache_sentences)  # what any call said, for all of them
         self._model: EndOfTurnModel | None = None
         self._model_lock = threading.Lock()
 
@@ -78,6 +80,7 @@ class ConversationCalls:
             stt_queue=self.queue("stt", names["stt"]),
             tts_queue=self.queue("tts", names["tts"]),
             judge=judge,
+            phrases=self.phrases,
         )
 
     def queue(self, kind: str, name: str) -> WorkerQueue:

@@ -26,3 +26,4 @@ class ConversationConfig:
     # What answers turns.end_of_turn_model's question: "text" (the speculative transcript's words) or
     # "smart-turn" (the audio model); "silence" when no model is asked.
     end_of_turn: str = "silence"
+    tts_cache_sentences: int = 0  # sentences kept as µ-law once said, for every call (0: none)

@@ -27,6 +27,7 @@ from agent_service.speech import call_io
 from agent_service.speech.base import SpeechToText, TextToSpeech, Vad, VadStream
 from agent_service.speech.call_io import UtteranceBuffer
 from agent_service.speech.history import CallHistory
+from agent_service.speech.phrase_cache import PhraseCache
 from agent_service.speech.transcription import CallTranscriber
 from agent_service.speech.turns import (
     BargeIn,
@@ -59,6 +60,7 @@ class ConversationPipeline:
         stt_queue: WorkerQueue | None = None,
         tts_queue: WorkerQueue | None = None,
         judge: Judge | None = None,
+        phrases: PhraseCache | None = None,
     ) -> None:
         self.call = call
         self.config = config
@@ -67,7 +69,9 @@ class ConversationPipeline:
         history = CallHistory() if histories is None else histories.open(call.call_sid, resumed=call.resumed)
         if call.resumed:
             log.info("CALL_RESUMED call=%s turns_kept=%d", call.call_sid, len(history))
-        self._replies = Replies(call, outlet, config, brain, history, lambda: self._now_ms, tts_queue)
+        self._replies = Replies(
+            call, outlet, config, brain, history, lambda: self._now_ms, tts_queue, phrases
+        )
         self._turns = TurnTaker(config.turns)
         self._vad: VadStream | None = None
         self._recent = UtteranceBuffer()

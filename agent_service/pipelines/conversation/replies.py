@@ -27,6 +27,7 @@ from agent_service.speech.base import TextToSpeech
 from agent_service.speech.call_io import TurnTimings
 from agent_service.speech.heard import HeardTracker
 from agent_service.speech.history import CallHistory
+from agent_service.speech.phrase_cache import PhraseCache
 from agent_service.speech.sentences import SentenceSplitter
 from agent_service.speech.transcription import Transcription
 from agent_service.speech.workers import Ticket, WorkerQueue
@@ -45,6 +46,7 @@ class Replies:
         history: CallHistory,
         now_ms: Callable[[], int],
         tts_queue: WorkerQueue | None = None,
+        phrases: PhraseCache | None = None,
     ) -> None:
         self.call = call
         self.config = config
@@ -59,6 +61,7 @@ class Replies:
         self._now_ms = now_ms  # the caller's media clock, kept by the pipeline
         # Shared by the process's calls: an answer's first sentence goes before others' later ones.
         self._tts_queue = tts_queue or WorkerQueue(1)
+        self._phrases = phrases or PhraseCache(0)  # sentences said before go out without synthesis
         # Awaited, not assumed: a resumed call has no greeting, so a DTMF reply may start before the voice.
         self._voice: asyncio.Future[TextToSpeech] = asyncio.get_running_loop().create_future()
         self._task: asyncio.Task[None] | None = None
@@ -262,10 +265,10 @@ class Replies:
         voice = await self._voice
         first = timings is None or not timings.first_tts_audio
         ticket = Ticket(final=first, since=timings.end_of_speech if timings else time.monotonic())
-        speech = await self._tts_queue.run(ticket, lambda: voice.synthesize(sentence))
+        synthesize = lambda: self._tts_queue.run(ticket, lambda: voice.synthesize(sentence))  # noqa: E731
+        mulaw = await self._phrases.mulaw(voice.name, sentence, synthesize)
         if timings is not None:
             timings.first_tts_audio = timings.first_tts_audio or time.monotonic()
-        mulaw = telephone_audio.to_telephone(speech.pcm, speech.sample_rate)
         if not mulaw:
             return
         self._utterance += 1
