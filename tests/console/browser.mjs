@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { talkScenarios } from "./talk.mjs";
 
 const require = createRequire(new URL("../js/package.json", import.meta.url));
 const { chromium } = require("playwright-core");
@@ -124,7 +125,13 @@ async function greeting(page) {
   step("GREETING_PLAYING", JSON.stringify({ ...player, status: await page.locator("#greeting-status").textContent() }));
 }
 
-const scenarios = { pairing, "live-call": liveCall, whatsapp, greeting };
+const scenarios = {
+  pairing,
+  "live-call": liveCall,
+  whatsapp,
+  greeting,
+  ...talkScenarios({ step, go, shot, signIn, config }),
+};
 
 const profile = mkdtempSync(join(tmpdir(), "agentlocator-chromium-"));
 const browser = await chromium.launchPersistentContext(profile, {
@@ -137,6 +144,8 @@ const browser = await chromium.launchPersistentContext(profile, {
     "--disable-component-update",
     "--no-first-run",
     "--disable-sync",
+    // A scenario's own flags, e.g. a fake microphone playing a WAV (talk.mjs).
+    ...(config.args || []),
   ],
   viewport: { width: 390, height: 780 },
   // No wall-clock limits here: pytest's own timeout ends a hung run.
@@ -148,7 +157,9 @@ try {
   page.setDefaultTimeout(0);
   page.on("pageerror", (error) => step("PAGE_ERROR", String(error)));
   page.on("console", (message) => {
-    if (message.type() === "error") step("CONSOLE_ERROR", message.text());
+    // A scenario may expect one error the browser itself logs (a refused WebSocket upgrade).
+    const expected = config.expected_error && message.text().includes(config.expected_error);
+    if (message.type() === "error" && !expected) step("CONSOLE_ERROR", message.text());
   });
   await scenarios[config.scenario](page);
   step("DONE");

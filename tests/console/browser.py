@@ -21,12 +21,13 @@ def screenshot_dir(tmp_path: Path) -> Path:
 
 
 class Browser:
-    def __init__(self, scenario: str, base: str, password: str, shots: Path, **extra: str) -> None:
+    def __init__(self, scenario: str, base: str, password: str, shots: Path, **extra: object) -> None:
         if not Path(CHROMIUM).exists():
             pytest.fail(f"{CHROMIUM} is missing: run `make install` (it installs Debian's chromium)")
         if shutil.which("node") is None:
             pytest.fail("node is missing: run `make install`")
-        config = {"scenario": scenario, "base": base, "password": password, "chromium": CHROMIUM}
+        config: dict[str, object] = {"scenario": scenario, "base": base, "password": password}
+        config["chromium"] = CHROMIUM
         config |= {"shots": str(shots), **extra}
         self.proc = subprocess.Popen(
             ["node", str(SCRIPT), json.dumps(config)],
