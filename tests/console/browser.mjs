@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { ownerScenarios } from "./owner.mjs";
 import { talkScenarios } from "./talk.mjs";
 
 const require = createRequire(new URL("../js/package.json", import.meta.url));
@@ -132,6 +133,9 @@ const scenarios = {
   greeting,
   ...talkScenarios({ step, go, shot, signIn, config }),
 };
+
+// Teach the agent, messages, bookings (owner.mjs).
+Object.assign(scenarios, ownerScenarios({ step, go, shot, signIn, config }));
 
 const profile = mkdtempSync(join(tmpdir(), "agentlocator-chromium-"));
 const browser = await chromium.launchPersistentContext(profile, {
