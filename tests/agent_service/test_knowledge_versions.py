@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from pathlib import Path
 
 from agentlocator.agent.v1 import agent_pb2
 
-from agent_service.knowledge import DEMO_KNOWLEDGE_FILE
+from agent_service.composition import Teacher
+from agent_service.knowledge import DEMO_KNOWLEDGE_FILE, Knowledge
+from agent_service.knowledge_versions import KnowledgeVersions
+from agent_service.pipelines.base import Taught
+from agent_service.settings import AgentSettings
 from tests.agent_service.client import agent_stub, read_until, start_call
 from tests.conftest import AgentFactory, AgentProcess
 
@@ -76,3 +82,31 @@ async def test_a_call_greets_with_the_greeting_of_the_version_its_session_start_
         )
     assert said.transcript.text == NEW_GREETING
     assert synthesized.text == NEW_GREETING
+
+
+async def test_a_version_asked_for_by_several_requests_at_once_is_built_once_and_the_oldest_is_let_go(
+    tmp_path: Path,
+) -> None:
+    settings = dataclasses.replace(AgentSettings(), data_dir=tmp_path)
+    built: list[int] = []
+    teacher = Teacher(settings, None)
+
+    def teach(knowledge: Knowledge, version: int) -> Taught:
+        built.append(version)
+        return teacher.taught(knowledge, version)
+
+    versions = KnowledgeVersions(teach, capacity=2)
+
+    def sent(version: int) -> agent_pb2.KnowledgeVersion:
+        document = DEMO.replace("price: 45 pounds", f"price: {40 + version} pounds")
+        return agent_pb2.KnowledgeVersion(version=version, document=document)
+
+    together = await asyncio.gather(*(versions.resolve(sent(1)) for _ in range(5)))
+    assert built == [1] and all(t is together[0] for t in together)
+    assert together[0] is not None and together[0].version == 1
+    await versions.resolve(sent(2))
+    await versions.resolve(sent(3))  # past the capacity of 2: version 1 is let go
+    assert await versions.resolve(sent(3)) is not None and built == [1, 2, 3]
+    await versions.resolve(sent(1))
+    assert built == [1, 2, 3, 1]
+    assert await versions.resolve(agent_pb2.KnowledgeVersion()) is None  # unset: the start-up knowledge

@@ -1,4 +1,4 @@
-"""A knowledge edit in the console is what the next call and chat answer from, with the agent service
+"""A knowledge edit in the console is what the next call and chat answer from, with the agent services
 started once and never restarted: real gateway and agent processes on loopback."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from agentlocator.agent.v1 import agent_pb2 as pb
 from websockets.asyncio.client import connect
 
-from tests.conftest import AgentProcess, GatewayFactory
+from tests.conftest import AgentFactory, GatewayFactory
 from tests.console.test_console_browser import scripted_agent
 from tests.console.test_console_knowledge import form_fields
 from tests.procs import ServerProcess, python_module
@@ -71,18 +71,20 @@ def edit_saturday(base: str) -> int:
     return int(saved.headers["Location"].rsplit("=", 1)[1])
 
 
-def test_a_saturday_changed_in_the_console_is_the_next_chats_answer_without_restarting_the_agent(
-    tmp_path: Path, start_gateway: GatewayFactory, agent: AgentProcess, fake_twilio: ServerProcess
+def test_a_saturday_changed_in_the_console_is_the_next_answer_of_every_replica_without_a_restart(
+    tmp_path: Path, start_gateway: GatewayFactory, start_agent: AgentFactory, fake_twilio: ServerProcess
 ) -> None:
+    replicas = [start_agent(), start_agent()]
+    pids = [agent.pid for agent in replicas]
     gateway = start_gateway(
         **gateway_env(sqlite_url(tmp_path)),
         **twilio_env(fake_twilio),
         WHATSAPP_AUTO_REPLY="true",
-        AGENT_ADDR=f"127.0.0.1:{agent.port}",
+        # Both replicas behind one channel, balanced round-robin, as behind one DNS name.
+        AGENT_ADDR="ipv4:" + ",".join(f"127.0.0.1:{agent.port}" for agent in replicas),
         CONSOLE_PASSWORD=PASSWORD,
     )
     who = contact()
-    agent_pid = agent.pid
 
     def reply_to(n: int, text: str) -> str:
         form = {"MessageSid": f"SMk{n}{who[1:]}", "From": f"whatsapp:{who}", "Body": text}
@@ -93,11 +95,12 @@ def test_a_saturday_changed_in_the_console_is_the_next_chats_answer_without_rest
         ]
         return str(sent[-1]["Body"])
 
-    assert OLD_SATURDAY in reply_to(0, "Are you open on Saturday?")
+    assert all(OLD_SATURDAY in reply_to(n, "Are you open on Saturday?") for n in range(2))
     assert edit_saturday(base_url(gateway)) == 2
-    assert NEW_SATURDAY in reply_to(1, "Are you open on Saturday?")
-    assert agent.running and agent.pid == agent_pid  # the same agent process, never restarted
-    assert len(agent.matching("KNOWLEDGE_VERSION_BUILT version=2 ")) == 1
+    assert all(NEW_SATURDAY in reply_to(n, "Are you open on Saturday?") for n in range(2, 6))
+    for agent, pid in zip(replicas, pids, strict=True):
+        assert agent.running and agent.pid == pid  # the same processes, never restarted
+        assert len(agent.matching("KNOWLEDGE_VERSION_BUILT version=2 ")) == 1  # each took it up
 
 
 async def call_until_started(base: str, call_sid: str, started: asyncio.Event) -> None:
