@@ -78,6 +78,12 @@ function formatDuration(seconds) {
   return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
 }
 
+// Who is on the line: the caller's number, or the console's own browser call (its CallSid starts "BR").
+function whoCalls(call) {
+  if (call.caller) return call.caller;
+  return String(call.call_sid).startsWith("BR") ? "Browser call from the console" : "Unknown caller";
+}
+
 function callCard(call) {
   const card = element("article", undefined, "live");
   card.dataset.callSid = call.call_sid;
@@ -85,7 +91,7 @@ function callCard(call) {
   const lines = element("ol", undefined, "transcript");
   const hangUp = element("button", "Hang up", "secondary");
   hangUp.type = "button";
-  hangUp.setAttribute("aria-label", `Hang up the call from ${call.caller || "unknown caller"}`);
+  hangUp.setAttribute("aria-label", `Hang up: ${whoCalls(call)}`);
   hangUp.addEventListener("click", () => hangUpCall(call.call_sid, card));
   card.append(heading, lines, hangUp);
   return { card, heading, lines, call };
@@ -94,8 +100,8 @@ function callCard(call) {
 function showDurations() {
   const now = Date.now() / 1000;
   for (const entry of liveCards.values()) {
-    const { caller, mode, started_at: startedAt } = entry.call;
-    entry.heading.textContent = `${caller || "Unknown caller"} · ${formatDuration(now - startedAt)} · ${mode}`;
+    const { mode, started_at: startedAt } = entry.call;
+    entry.heading.textContent = `${whoCalls(entry.call)} · ${formatDuration(now - startedAt)} · ${mode}`;
   }
 }
 
