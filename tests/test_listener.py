@@ -128,7 +128,8 @@ async def test_a_message_over_the_size_limit_closes_with_1009_and_the_server_kee
 async def test_sigterm_during_a_call_closes_it_and_the_gateway_exits_cleanly(
     start_gateway: GatewayFactory,
 ) -> None:
-    gateway = start_gateway(LOG_LEVEL="INFO")
+    # DRAIN_TIMEOUT_S=0: the call is ended at once (the drain itself: tests/server/test_drain.py).
+    gateway = start_gateway(LOG_LEVEL="INFO", DRAIN_TIMEOUT_S="0")
     stream = new_stream()
     async with connect(ws_url(gateway)) as ws:
         await ws.send(stream.connected())

@@ -20,6 +20,7 @@ from voice_gateway import metrics
 from voice_gateway.app import create_app, startup_warnings
 from voice_gateway.server import hypercorn_handoff as serving
 from voice_gateway.server.admission import Admission, ListenerLimits, raise_fd_limit
+from voice_gateway.server.drain import drain
 from voice_gateway.settings import Settings, SettingsError, WsServer
 from voice_gateway.storage import migrate
 from voice_gateway.twilio.twiml import STREAM_PATH
@@ -97,7 +98,12 @@ async def _serve(settings: Settings) -> None:
     # WS_SERVER=hypercorn hands the Media Streams path to Hypercorn too; the listener's limits still apply.
     media_path = STREAM_PATH if settings.ws_server is WsServer.WEBSOCKETS else None
     connections = serving.Connections(admission)
-    await serving.serve(app, media_path, app.media_streams, config, sock, stop.wait, limits, connections)
+
+    async def until_drained() -> None:
+        await stop.wait()
+        await drain(app.media_streams, app.services.ai, settings.cluster.drain_timeout_s)
+
+    await serving.serve(app, media_path, app.media_streams, config, sock, until_drained, limits, connections)
     log.info("GATEWAY_STOPPED")
 
 

@@ -65,7 +65,8 @@ def create_app(
     media_streams = MediaStreamEndpoint(
         settings, ai.bridge if ai is not None else None, services.guard, services.call_cap
     )
-    console_auth = ConsoleAuth(tuple(s for s in (settings.api_token, settings.console_password) if s))
+    accepted = tuple(s for s in (settings.api_token, settings.console_password) if s)
+    console_auth = ConsoleAuth(accepted, *services.console_sessions)
     app = GatewayApp(services, media_streams, BrowserCalls(settings, console_auth, media_streams))
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     checks = dict(readiness or {})
@@ -84,12 +85,15 @@ def create_app(
     @app.get("/readyz")
     async def readyz() -> tuple[dict[str, object], int]:
         results = {name: await check() for name, check in checks.items()}
-        ready = all(ok for ok, _ in results.values())
+        draining = services.call_cap.draining  # SIGTERM: traffic goes to other gateways (server/drain.py)
+        ready = all(ok for ok, _ in results.values()) and not draining
         body: dict[str, object] = {
             "ready": ready,
             "mode": settings.ws_mode.value,
             "dependencies": {name: {"ready": ok, "detail": detail} for name, (ok, detail) in results.items()},
         }
+        if draining:
+            body["draining"] = True
         return body, 200 if ready else 503
 
     @app.get("/metrics")

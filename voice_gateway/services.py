@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voice_gateway.agent_client import AgentClient
 from voice_gateway.calls.ai.mode import AiMode
-from voice_gateway.calls.limits import CallCap
+from voice_gateway.cluster.wiring import console_sessions, shared_state
 from voice_gateway.console.data import ConsoleData
 from voice_gateway.errors import GatewayStopped
 from voice_gateway.knowledge.source import KnowledgeSource
@@ -58,7 +58,6 @@ class GatewayServices:
             keepalive_s=settings.agent_keepalive_s,
         )
         self.guard = AbuseGuard(settings)
-        self.call_cap = CallCap(settings.max_concurrent_calls)
         providers, self.baileys = build_providers(settings)
         self.whatsapp_providers: WhatsAppServices = providers
         self.ai: AiMode | None = (
@@ -66,6 +65,9 @@ class GatewayServices:
             if settings.ws_mode is WsMode.AI
             else None
         )
+        # With PostgreSQL the lines, live calls and limits are every gateway's (cluster/wiring.py).
+        self.call_cap, self.shared = shared_state(settings, lambda: self._get().engine, self.guard, self.ai)
+        self.console_sessions = console_sessions(settings, lambda: self._get().engine)
         self._running: _Running | None = None
 
     async def start(self) -> None:
@@ -84,6 +86,8 @@ class GatewayServices:
         self.agent.knowledge = knowledge.for_request
         if self.ai is not None:
             self.ai.registry.call_log = CallLog(engine)
+        if self.shared is not None:
+            await self.shared.start()
         log.info(
             "WHATSAPP_READY store=%s default=%s auto_reply=%s",
             store.backend,
@@ -103,6 +107,8 @@ class GatewayServices:
         return OwnerNotifier(store, self.whatsapp_hub, s.owner_whatsapp, policy)
 
     async def stop(self) -> None:
+        if self.shared is not None and self._running is not None:
+            await self.shared.stop()  # while the engine is open: its last writes and its goodbye row
         running, self._running = self._running, None
         if running is not None:
             if running.notifier is not None:

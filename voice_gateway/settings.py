@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from voice_gateway.settings_cluster import ClusterSettings
 from voice_gateway.settings_values import boolean as _bool
 from voice_gateway.settings_values import non_negative_int as _non_negative_int
 from voice_gateway.settings_values import port as _port
@@ -126,6 +127,8 @@ class Settings:
     knowledge_file: str = "agent_service/knowledge/demo.yaml"
     # The agent's appointments as a read-only iCalendar feed at /calendar/<token>.ics (unset: no feed).
     calendar_feed_token: str | None = field(default=None, repr=False)
+    # Several gateways on one PostgreSQL, and the drain on SIGTERM (settings_cluster.py).
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     @property
     def auth_enabled(self) -> bool:
@@ -207,6 +210,7 @@ class Settings:
                 "CONSOLE_LOGIN_GLOBAL_LIMIT_PER_MINUTE", _non_negative_int, 30
             ),
             knowledge_file=reader.text("KNOWLEDGE_FILE") or "agent_service/knowledge/demo.yaml",
+            cluster=ClusterSettings.from_reader(reader),
         )
 
 

@@ -20,8 +20,9 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from agentlocator_common import logs
 from voice_gateway import metrics
-from voice_gateway.calls.limits import CallCap, Refusal
+from voice_gateway.calls.limits import CallCap, CallLines, Refusal
 from voice_gateway.calls.modes import CHANNEL_PARAMETER, EchoMode, Send, SinkMode, StreamMode
+from voice_gateway.calls.open_streams import OpenStreams
 from voice_gateway.limits.http_guard import SIGNATURE_BLOCK_TEXT, AbuseGuard
 from voice_gateway.server.asgi_websocket import Receive, Scope
 from voice_gateway.server.asgi_websocket import Send as AsgiSend
@@ -61,14 +62,15 @@ class MediaStreamEndpoint:
         settings: Settings,
         ai_mode: ModeFactory | None,
         guard: AbuseGuard | None = None,
-        call_cap: CallCap | None = None,
+        call_cap: CallLines | None = None,
     ) -> None:
         self.settings = settings
         self.ai_mode = ai_mode
         self.guard = guard
         self.signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
         # Started streams not yet finished: the active calls that MAX_CONCURRENT_CALLS caps.
-        self.call_cap = call_cap or CallCap(settings.max_concurrent_calls)
+        self.call_cap: CallLines = call_cap or CallCap(settings.max_concurrent_calls)
+        self.open = OpenStreams()  # for the drain on SIGTERM (server/drain.py)
 
     def build_mode(self, stream: MediaStreamServer, send: Send, close: Close) -> StreamMode:
         if self.settings.ws_mode is WsMode.SINK:
@@ -89,7 +91,7 @@ class MediaStreamEndpoint:
             address = client[0] if client else "unknown"
             if self.guard is not None:
                 address = self.guard.address_of(client[0] if client else None, headers.get("x-forwarded-for"))
-                blocked = self.guard.signature_block(address, STREAM_PATH)
+                blocked = await self.guard.signature_block(address, STREAM_PATH)
                 if not blocked.allowed:
                     retry = [(b"retry-after", blocked.retry_after_header.encode())]
                     await _refuse_upgrade(scope, send, 429, SIGNATURE_BLOCK_TEXT, retry)
@@ -100,7 +102,7 @@ class MediaStreamEndpoint:
                 metrics.SIGNATURE_FAILURES.labels("ws").inc()
                 log.warning("WS_REJECTED reason=%s", problem)
                 if self.guard is not None:
-                    self.guard.signature_failed(address)
+                    await self.guard.signature_failed(address)
                 await _refuse_upgrade(scope, send, 403, problem)
                 return
         await self.accept(scope, receive, send, browser=False)
@@ -108,13 +110,17 @@ class MediaStreamEndpoint:
     async def accept(self, scope: Scope, receive: Receive, send: AsgiSend, *, browser: bool) -> None:
         """Accept an upgrade already vouched for and run the call; `browser`: the console's own call
         (console/talk.py checked its session), which carries no StreamToken and must use a BR… CallSid."""
+        if self.call_cap.draining:  # refused before the handshake: the load balancer picks another gateway
+            return await _refuse_upgrade(scope, send, 503, "this gateway is shutting down")
         offered = TWILIO_SUBPROTOCOL in scope.get("subprotocols", [])
         subprotocol = TWILIO_SUBPROTOCOL if offered else None
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
         label = "browser" if browser else subprotocol or "none"
         metrics.WS_CONNECTIONS.labels(self.settings.ws_mode.value, label).inc()
         log.info("WS_CONNECTED mode=%s subprotocol=%s", self.settings.ws_mode.value, label)
-        await _StreamSession(self, receive, send, browser).run()
+        session = _StreamSession(self, receive, send, browser)
+        with self.open.holding(session):
+            await session.run()
 
 
 class _StreamSession:
@@ -133,6 +139,11 @@ class _StreamSession:
         # The CallSid whose line this stream holds, from its accepted `start` on.
         self._line: str | None = None
         self.mode = endpoint.build_mode(self.stream, self.send, self.close)
+
+    @property
+    def call_sid(self) -> str | None:
+        """The call whose line this stream holds, once its `start` was accepted."""
+        return self._line
 
     async def send(self, frame: str) -> None:
         if self._closed is None:
@@ -219,7 +230,7 @@ class _StreamSession:
                 event = self._vouched(event)
                 logs.bind_call(event.call_sid, event.stream_sid)
                 log.info("WS_START sid=%s call=%s", event.stream_sid, event.call_sid)
-                if (refused := self._admit(event)) is not None:
+                if (refused := await self._admit(event)) is not None:
                     await self._refuse(refused)
                     return "protocol_error"
             await self.mode.on_event(event)
@@ -236,9 +247,10 @@ class _StreamSession:
             params = {CHANNEL_PARAMETER: "browser"}
         return dataclasses.replace(start, custom_parameters=params)
 
-    def _admit(self, start: Start) -> ProtocolViolation | None:
-        """The call's own token (with Twilio auth on), then a line for the call. No await in here, so no
-        other stream can claim the same CallSid between the check and the claim."""
+    async def _admit(self, start: Start) -> ProtocolViolation | None:
+        """The call's own token (with Twilio auth on), then a line for the call. Two streams for one
+        CallSid cannot both get it: `CallCap` takes it without suspending, and the shared lines under a
+        PostgreSQL lock."""
         if self.browser:
             if BROWSER_CALL_SID.fullmatch(start.call_sid) is None:
                 return ProtocolViolation("bad_call_sid", "a browser call's callSid is BR and 32 hex digits")
@@ -247,12 +259,14 @@ class _StreamSession:
             secret, ttl = self.settings.call_token_secret, self.settings.call_token_ttl_s
             if (problem := call_token_problem(secret, start.call_sid, token, ttl)) is not None:
                 return ProtocolViolation("bad_call_token", problem)
-        refused = self.endpoint.call_cap.claim(start.call_sid)
+        refused = await self.endpoint.call_cap.take(start.call_sid, start.custom_parameters.get("From", ""))
         if refused is Refusal.DUPLICATE:
             return ProtocolViolation(refused.value, f"another stream is live for CallSid {start.call_sid}")
         if refused is Refusal.OVER_CAPACITY:
             live = self.endpoint.call_cap.open_streams
-            return ProtocolViolation(refused.value, f"{live} streams are live, far past MAX_CONCURRENT_CALLS")
+            return ProtocolViolation(
+                refused.value, f"{live} streams are live here, past MAX_CONCURRENT_CALLS"
+            )
         self._line = start.call_sid
         return None
 

@@ -87,9 +87,18 @@ class LiveFeeds:
             del self._feeds[feed.call_sid]
 
     def publish(self, call_sid: str, kind: str, data: dict[str, object]) -> None:
+        self.deliver(call_sid, kind, data)
+
+    def deliver(self, call_sid: str, kind: str, data: dict[str, object]) -> None:
+        """Hand an event to this process's listener; with several gateways `publish` goes through the
+        others first (cluster/feeds.py) and each one delivers what it hears."""
         feed = self._feeds.get(call_sid)
         if feed is not None:
             feed.put(FeedEvent(kind, data))
+        if kind == "end":
+            self._ended[call_sid] = str(data.get("outcome", ""))
+            while len(self._ended) > self._remember:
+                self._ended.popitem(last=False)
 
     def transcript(self, call_sid: str, role: str, text: str, is_final: bool) -> None:
         # The agent sends each sentence as it speaks it (not final), then what the caller heard (final).
@@ -100,6 +109,3 @@ class LiveFeeds:
 
     def ended(self, call_sid: str, outcome: str) -> None:
         self.publish(call_sid, "end", {"outcome": outcome})
-        self._ended[call_sid] = outcome
-        while len(self._ended) > self._remember:
-            self._ended.popitem(last=False)

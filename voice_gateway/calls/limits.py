@@ -10,6 +10,7 @@ busy message instead of a call the process cannot serve well.
 from __future__ import annotations
 
 import enum
+from typing import Protocol
 
 from prometheus_client import Counter
 
@@ -26,10 +27,37 @@ class Refusal(enum.StrEnum):
     OVER_CAPACITY = "over_capacity"
 
 
+class CallLines(Protocol):
+    """Lines as the webhook and the stream endpoint take them: `CallCap` in this process (SQLite), or
+    `cluster.lines.SharedLines`, which counts every gateway's calls in PostgreSQL."""
+
+    max_calls: int
+    # Set on SIGTERM: no new call is admitted, no new stream accepted (server/drain.py).
+    draining: bool
+
+    @property
+    def open_streams(self) -> int:
+        """The streams this gateway process carries."""
+        ...
+
+    async def admit(self, call_sid: str) -> bool:
+        """Whether /incoming_call may hand this call a <Stream> (False: the busy message)."""
+        ...
+
+    async def take(self, call_sid: str, caller: str) -> Refusal | None:
+        """A line for this call's started stream; None when granted, else why it was refused."""
+        ...
+
+    def release(self, call_sid: str) -> None:
+        """Free the line at once here (a caller who saw the close finds it free on this gateway)."""
+        ...
+
+
 class CallCap:
     def __init__(self, max_calls: int) -> None:
         self.max_calls = max_calls  # 0: no cap (the listener's connection limits still bound the set)
         self._live: set[str] = set()
+        self.draining = False
 
     @property
     def open_streams(self) -> int:
@@ -49,3 +77,9 @@ class CallCap:
 
     def release(self, call_sid: str) -> None:
         self._live.discard(call_sid)
+
+    async def admit(self, call_sid: str) -> bool:
+        return not self.draining and not self.busy()
+
+    async def take(self, call_sid: str, caller: str) -> Refusal | None:
+        return self.claim(call_sid)

@@ -56,11 +56,9 @@ def live_feed_blueprint(settings: Settings, ai: AiMode | None) -> Blueprint:
             mode = settings.ws_mode.value
             return refuse(404, "not_found", f"WS_MODE={mode}: only AI calls have a conversation to show")
         registry = ai.registry
-        live = registry.live.get(call_sid)
+        live, so_far = await registry.state_of(call_sid)  # on this gateway or, sharing state, another
         try:
-            feed = registry.feeds.subscribe(
-                call_sid, live is not None, list(live.transcript) if live is not None else []
-            )
+            feed = registry.feeds.subscribe(call_sid, live, so_far)
         except FeedRefused as refused:
             return refuse(refused.status, refused.reason, str(refused))
         metrics.LIVE_FEEDS.labels("opened").inc()

@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from voice_gateway import metrics
 from voice_gateway.calls.feed import LiveFeeds
@@ -39,11 +40,26 @@ class LiveCall:
     last_write: asyncio.Future[None] | None = None
 
 
+class OtherGateways(Protocol):
+    """The calls other gateways carry (cluster/state.py), when several share one PostgreSQL."""
+
+    async def hang_up(self, call_sid: str) -> bool: ...
+
+    async def live_calls(self) -> list[dict[str, Any]]: ...
+
+    async def transcript_of(self, call_sid: str) -> list[tuple[str, str]] | None: ...
+
+    async def news(self) -> None: ...
+
+
 class CallRegistry:
     def __init__(self, call_log: CallLog | None = None, remember_failures: int = 10_000) -> None:
         self.live: dict[str, LiveCall] = {}
         self.call_log = call_log
+        self.others: OtherGateways | None = None
         self._failures: OrderedDict[str, str] = OrderedDict()
+        # Calls ended by this gateway's drain: their <Connect action> says goodbye (server/drain.py).
+        self._drained: OrderedDict[str, None] = OrderedDict()
         self._remember = remember_failures
         self.feeds = LiveFeeds()  # each call's conversation as it happens, for one listener
 
@@ -81,11 +97,60 @@ class CallRegistry:
             self._record(call, "turn", functools.partial(self.call_log.turn, call_sid, stages))
 
     async def hang_up(self, call_sid: str) -> bool:
-        """End a live call on the operator's request; False when no such call is live here."""
+        """End a live call on the operator's request, here or on the gateway carrying it; False when no
+        such call is live."""
+        if await self.hang_up_here(call_sid):
+            return True
+        return self.others is not None and await self.others.hang_up(call_sid)
+
+    async def hang_up_here(self, call_sid: str) -> bool:
         call = self.live.get(call_sid)
         if call is None or call.hang_up is None:
             return False
         await call.hang_up()
+        return True
+
+    async def live_calls(self) -> list[dict[str, Any]]:
+        """Every live call for the console: this gateway's, or every gateway's when they share state."""
+        if self.others is not None:
+            return await self.others.live_calls()
+        return [
+            {
+                "call_sid": call.call_sid,
+                "caller": call.caller,
+                "mode": "AI",
+                "started_at": call.started_at,
+                "transcript": [{"role": role, "text": text} for role, text in call.transcript],
+            }
+            for call in self.live.values()
+        ]
+
+    async def state_of(self, call_sid: str) -> tuple[bool, list[tuple[str, str]]]:
+        """Whether the call is live (on any gateway), and what was said in it so far."""
+        call = self.live.get(call_sid)
+        if call is not None:
+            return True, list(call.transcript)
+        if self.others is not None and (said := await self.others.transcript_of(call_sid)) is not None:
+            return True, said
+        return False, []
+
+    async def news(self, poll_s: float) -> None:
+        """Return when the live calls may have changed: at once on another gateway's event, else after
+        `poll_s` (this process's calls are plain memory, looked at again)."""
+        if self.others is not None:
+            await self.others.news()
+        else:
+            await asyncio.sleep(poll_s)
+
+    def drained(self, call_sid: str) -> None:
+        self._drained[call_sid] = None
+        while len(self._drained) > self._remember:
+            self._drained.popitem(last=False)
+
+    def take_drained(self, call_sid: str) -> bool:
+        if call_sid not in self._drained:
+            return False
+        del self._drained[call_sid]
         return True
 
     def ended(self, call_sid: str, reason: str) -> None:

@@ -1,7 +1,8 @@
 """Console sign-in: server-side sessions behind an opaque cookie, and a CSRF token on every form.
 
-The cookie holds only a random id (HttpOnly, SameSite=Strict, path /console); the session lives in this
-process, so a restart signs everyone out, which suits a single small-business gateway.
+The cookie holds only a random id (HttpOnly, SameSite=Strict, path /console); the session lives in a
+`SessionStore` (console/sessions.py): this process's memory, so a restart signs everyone out, or, with
+several gateways on PostgreSQL, that database, so every gateway knows it.
 """
 
 from __future__ import annotations
@@ -10,27 +11,29 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+
+from voice_gateway.console.sessions import ConsoleSession, MemorySessions, SessionStore
 
 SESSION_COOKIE = "agentlocator_console"
 LOGIN_COOKIE = "agentlocator_console_login"
 COOKIE_PATH = "/console"
 SESSION_TTL_S = 12 * 3600
-MAX_SESSIONS = 1000
 
-
-@dataclass(frozen=True, slots=True)
-class ConsoleSession:
-    csrf_token: str
-    expires_at: float
+__all__ = ["COOKIE_PATH", "LOGIN_COOKIE", "SESSION_COOKIE", "ConsoleAuth", "ConsoleSession", "csrf_ok"]
 
 
 class ConsoleAuth:
-    def __init__(self, secrets_accepted: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        secrets_accepted: tuple[str, ...],
+        sessions: SessionStore | None = None,
+        login_key: bytes | None = None,
+    ) -> None:
         self._accepted = tuple(s.encode() for s in secrets_accepted if s)
-        self._sessions: dict[str, ConsoleSession] = {}
-        # Signs the pre-login CSRF token, so the login form needs no server-side state.
-        self._login_key = secrets.token_bytes(32)
+        self._sessions = sessions or MemorySessions()
+        # Signs the pre-login CSRF token, so the login form needs no server-side state; gateways sharing
+        # sessions share it too (the form may be posted to another one).
+        self._login_key = login_key or secrets.token_bytes(32)
 
     @property
     def enabled(self) -> bool:
@@ -42,26 +45,23 @@ class ConsoleAuth:
         matches = [hmac.compare_digest(given, accepted) for accepted in self._accepted]
         return any(matches)
 
-    def sign_in(self) -> tuple[str, ConsoleSession]:
-        self._forget_expired()
-        while len(self._sessions) >= MAX_SESSIONS:
-            self._sessions.pop(next(iter(self._sessions)))
+    async def sign_in(self) -> tuple[str, ConsoleSession]:
         session_id = secrets.token_urlsafe(32)
         session = ConsoleSession(secrets.token_urlsafe(32), time.time() + SESSION_TTL_S)
-        self._sessions[_key(session_id)] = session
+        await self._sessions.put(_key(session_id), session)
         return session_id, session
 
-    def session(self, session_id: str | None) -> ConsoleSession | None:
+    async def session(self, session_id: str | None) -> ConsoleSession | None:
         if not session_id:
             return None
-        found = self._sessions.get(_key(session_id))
+        found = await self._sessions.get(_key(session_id))
         if found is None or found.expires_at < time.time():
             return None
         return found
 
-    def sign_out(self, session_id: str | None) -> None:
+    async def sign_out(self, session_id: str | None) -> None:
         if session_id:
-            self._sessions.pop(_key(session_id), None)
+            await self._sessions.delete(_key(session_id))
 
     def login_nonce(self) -> str:
         return secrets.token_urlsafe(24)
@@ -73,11 +73,6 @@ class ConsoleAuth:
         if not nonce:
             return False
         return hmac.compare_digest(self.login_csrf(nonce).encode(), offered.encode())
-
-    def _forget_expired(self) -> None:
-        now = time.time()
-        for key in [k for k, s in self._sessions.items() if s.expires_at < now]:
-            del self._sessions[key]
 
 
 def csrf_ok(session: ConsoleSession, offered: str) -> bool:

@@ -47,27 +47,17 @@ async def qr_fingerprint(hub: WhatsAppHub) -> str | None:
     return hashlib.sha256(code.encode()).hexdigest()[:16]
 
 
-def live_snapshot(ai: AiMode | None) -> list[dict[str, Any]]:
-    if ai is None:
-        return []
-    return [
-        {
-            "call_sid": call.call_sid,
-            "caller": call.caller,
-            "mode": "AI",
-            "started_at": call.started_at,
-            "transcript": [{"role": role, "text": text} for role, text in call.transcript],
-        }
-        for call in ai.registry.live.values()
-    ]
+async def live_snapshot(ai: AiMode | None) -> list[dict[str, Any]]:
+    return [] if ai is None else await ai.registry.live_calls()
 
 
 async def live_events(ai: AiMode | None) -> AsyncIterator[bytes]:
-    # The registry is plain in-process state, so a short look-again loop is the simplest honest feed.
+    # Looked at again on news: every LIVE_POLL_S in one process, on another gateway's event when several
+    # share PostgreSQL (calls/registry.py `news`).
     last = ""
     quiet_since = time.monotonic()
     while True:
-        current = json.dumps(live_snapshot(ai))
+        current = json.dumps(await live_snapshot(ai))
         if current != last:
             last = current
             quiet_since = time.monotonic()
@@ -75,4 +65,7 @@ async def live_events(ai: AiMode | None) -> AsyncIterator[bytes]:
         elif time.monotonic() - quiet_since > LIVE_KEEPALIVE_S:
             quiet_since = time.monotonic()
             yield b": keep-alive\n\n"
-        await asyncio.sleep(LIVE_POLL_S)
+        if ai is None:
+            await asyncio.sleep(LIVE_POLL_S)
+        else:
+            await ai.registry.news(LIVE_POLL_S)

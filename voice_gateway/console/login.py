@@ -62,7 +62,7 @@ def register_login(
             CONSOLE_LOGINS.labels("wrong_password").inc()
             log.warning("CONSOLE_LOGIN_FAILED from=%s", address)
             return await login_form(settings, auth, "Wrong password.", 401)
-        session_id, _ = auth.sign_in()
+        session_id, _ = await auth.sign_in()
         CONSOLE_LOGINS.labels("ok").inc()
         log.info("CONSOLE_LOGIN from=%s", address)
         response = private(redirect("/console", 303))

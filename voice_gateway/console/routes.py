@@ -62,7 +62,7 @@ def console_blueprint(
         async def checked(*args: Any, **kwargs: Any) -> AnyResponse:
             if not auth.enabled:
                 return text(OFF, 503)
-            session = auth.session(request.cookies.get(SESSION_COOKIE))
+            session = await auth.session(request.cookies.get(SESSION_COOKIE))
             if session is None:
                 # A person navigating gets the login page; scripts (fetch, EventSource) get a plain 401.
                 if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
@@ -87,7 +87,7 @@ def console_blueprint(
     @blueprint.post("/logout")
     @signed_in
     async def logout(_csrf: str) -> AnyResponse:
-        auth.sign_out(request.cookies.get(SESSION_COOKIE))
+        await auth.sign_out(request.cookies.get(SESSION_COOKIE))
         response = redirect("/console/login", 303)
         response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
         return response

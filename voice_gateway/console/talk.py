@@ -77,7 +77,7 @@ class BrowserCalls:
         if (await receive())["type"] != "websocket.connect":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        refused = self._problem(headers)
+        refused = await self._problem(headers)
         if refused is not None:
             status, reason = refused
             metrics.BROWSER_CALLS_REFUSED.labels(str(status)).inc()
@@ -86,12 +86,12 @@ class BrowserCalls:
             return
         await self._media_streams.accept(scope, receive, send, browser=True)
 
-    def _problem(self, headers: dict[str, str]) -> tuple[int, str] | None:
+    async def _problem(self, headers: dict[str, str]) -> tuple[int, str] | None:
         if not self._auth.enabled:
             return 503, "the console is off: set CONSOLE_PASSWORD (or API_TOKEN)"
         if not same_origin(headers.get("origin"), headers.get("host"), self._settings.public_base_url):
             return 403, "a browser call must come from this console's own page (Origin)"
-        if self._auth.session(session_cookie(headers.get("cookie"))) is None:
+        if await self._auth.session(session_cookie(headers.get("cookie"))) is None:
             return 401, "sign in to the console first"
         return None
 

@@ -23,6 +23,7 @@ from quart import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from voice_gateway.limits.buckets import ALLOWED, Decision, FailureLimiter, RateLimiter
+from voice_gateway.limits.shared import SharedLimits
 from voice_gateway.settings import Settings
 from voice_gateway.twilio.twiml import STREAM_ENDED_PATH, STREAM_STATUS_PATH
 from voice_gateway.whatsapp.webhooks import TWILIO_PATH
@@ -52,6 +53,8 @@ class AbuseGuard:
             _token_key(token) for token in (settings.api_token, *settings.payments_api_tokens) if token
         )
         self.signature_limiter = FailureLimiter(per_address) if per_address else None
+        # Set while serving when several gateways share PostgreSQL: the buckets live there instead.
+        self.shared: SharedLimits | None = None
 
     def address_of(self, peer: str | None, forwarded_for: str | None) -> str:
         # X-Forwarded-For is whatever the client typed unless a proxy we trust overwrote it.
@@ -64,11 +67,14 @@ class AbuseGuard:
     def client_address(self) -> str:
         return self.address_of(request.remote_addr, request.headers.get("X-Forwarded-For"))
 
-    def signature_block(self, address: str, surface: str) -> Decision:
+    async def signature_block(self, address: str, surface: str) -> Decision:
         """Whether `address` is in the penalty box; a refusal is counted and logged here."""
         if self.signature_limiter is None:
             return ALLOWED
-        decision = self.signature_limiter.check(address, self._clock())
+        if self.shared is not None:
+            decision = await self.shared.blocked(address)
+        else:
+            decision = self.signature_limiter.check(address, self._clock())
         if not decision.allowed:
             RATE_LIMITED.labels("signature_failures").inc()
             log.warning(
@@ -79,10 +85,14 @@ class AbuseGuard:
             )
         return decision
 
-    def signature_failed(self, address: str) -> None:
-        if self.signature_limiter is not None and self.signature_limiter.record_failure(
-            address, self._clock()
-        ):
+    async def signature_failed(self, address: str) -> None:
+        if self.signature_limiter is None:
+            return
+        if self.shared is not None:
+            boxed = await self.shared.failed(address, self.settings.signature_failure_limit_per_minute)
+        else:
+            boxed = self.signature_limiter.record_failure(address, self._clock())
+        if boxed:
             SIGNATURE_BLOCKS.inc()
             log.warning(
                 "SIGNATURE_FAILURES_BLOCKED address=%s limit_per_minute=%d",
@@ -106,7 +116,10 @@ class AbuseGuard:
             raise RequestEntityTooLarge()
         if self.api_limiter is not None and path.startswith(API_PREFIX):
             key = self._api_key()
-            decision = self.api_limiter.check(key, self._clock())
+            if self.shared is not None:
+                decision = await self.shared.take(key, self.settings.api_rate_limit_per_minute)
+            else:
+                decision = self.api_limiter.check(key, self._clock())
             if not decision.allowed:
                 RATE_LIMITED.labels("api").inc()
                 by = "token" if key.startswith("token:") else "address"
@@ -118,14 +131,14 @@ class AbuseGuard:
                 )
                 return _too_many(decision, "api", f"too many /api/ requests for this {by}")
         if path in TWILIO_SIGNED_PATHS:
-            decision = self.signature_block(self.client_address(), path)
+            decision = await self.signature_block(self.client_address(), path)
             if not decision.allowed:
                 return _too_many(decision, "webhook", SIGNATURE_BLOCK_TEXT)
         return None
 
     async def after_request(self, response: Response) -> Response:
         if response.status_code == 403 and request.path in TWILIO_SIGNED_PATHS:
-            self.signature_failed(self.client_address())
+            await self.signature_failed(self.client_address())
         return response
 
 

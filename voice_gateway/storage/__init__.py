@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# Imported here so that whoever imports the schema has these tables in its metadata too.
+from voice_gateway.storage import cluster_tables as cluster_tables
 from voice_gateway.storage.store import KeyTaken, SendKey, Store
 from voice_gateway.storage.store_base import StatusOutcome
 

@@ -12,7 +12,7 @@ from quart import Blueprint, Response, request
 
 from voice_gateway import metrics
 from voice_gateway.calls.ai.mode import AiMode
-from voice_gateway.calls.limits import CALLS_BUSY, CallCap
+from voice_gateway.calls.limits import CALLS_BUSY, CallLines
 from voice_gateway.settings import Settings
 from voice_gateway.twilio import twiml
 from voice_gateway.twilio.public_url import public_base_url
@@ -21,7 +21,7 @@ from voice_gateway.twilio.signatures import TwilioSignatures, call_token, signed
 log = logging.getLogger("voice_gateway")
 
 
-def voice_webhooks_blueprint(settings: Settings, call_cap: CallCap, ai: AiMode | None) -> Blueprint:
+def voice_webhooks_blueprint(settings: Settings, call_cap: CallLines, ai: AiMode | None) -> Blueprint:
     blueprint = Blueprint("twilio_voice", __name__)
     signatures = TwilioSignatures(settings.twilio_auth_token) if settings.twilio_auth_token else None
 
@@ -42,7 +42,7 @@ def voice_webhooks_blueprint(settings: Settings, call_cap: CallCap, ai: AiMode |
             return refused
         values = await request.form if request.method == "POST" else request.args
         call_sid = values.get("CallSid", "")
-        if call_cap.busy():
+        if not await call_cap.admit(call_sid):
             CALLS_BUSY.inc()
             metrics.WEBHOOKS.labels("incoming_call", "200").inc()
             log.warning("CALL_REJECTED_BUSY call=%s open_streams=%d", call_sid, call_cap.open_streams)
@@ -94,6 +94,8 @@ def voice_webhooks_blueprint(settings: Settings, call_cap: CallCap, ai: AiMode |
         if failure is not None:
             log.info("APOLOGY call=%s reason=%s", call_sid, failure)
             return xml(twiml.say_and_hang_up(settings.apology_text))
+        if ai is not None and call_sid and ai.registry.take_drained(call_sid):
+            return xml(twiml.say_and_hang_up(settings.cluster.drain_goodbye_text))
         return xml(twiml.stream_ended(settings.hangup_on_stream_end))
 
     return blueprint

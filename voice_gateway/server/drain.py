@@ -1,0 +1,47 @@
+"""The drain on SIGTERM: stop taking calls, let the ones under way finish, end the rest politely.
+
+From the signal on, /readyz answers 503 (a load balancer or Kubernetes stops sending traffic), the
+webhook answers new calls with the busy message (another gateway takes the next one) and new Media
+Streams upgrades are refused. Calls under way go on for up to DRAIN_TIMEOUT_S; those still up then are
+ended the way the console's hang-up ends them (the agent is told, the stream closes with 1000, each call's
+records are written before its task ends), and their <Connect action> says DRAIN_GOODBYE_TEXT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from voice_gateway.calls.ai.mode import AiMode
+from voice_gateway.calls.endpoint import Close, MediaStreamEndpoint
+
+log = logging.getLogger("voice_gateway")
+
+REASON = "gateway shutting down"
+# After the calls are told to end: how long their streams get to close before Hypercorn's grace period.
+END_GRACE_S = 10.0
+
+
+async def drain(endpoint: MediaStreamEndpoint, ai: AiMode | None, timeout_s: float) -> None:
+    endpoint.call_cap.draining = True
+    streams = endpoint.open
+    log.info("DRAIN_STARTED streams=%d timeout_s=%g", len(streams), timeout_s)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(streams.idle.wait(), timeout_s)
+    if streams:
+        log.warning("DRAIN_TIMEOUT ending=%d", len(streams))
+        for stream in list(streams.streams):
+            await end_politely(stream.call_sid, stream.close, ai)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(streams.idle.wait(), END_GRACE_S)
+    log.info("DRAIN_DONE left=%d", len(streams))
+
+
+async def end_politely(call_sid: str | None, close: Close, ai: AiMode | None) -> None:
+    if call_sid is not None and ai is not None:
+        ai.registry.drained(call_sid)
+        if await ai.registry.hang_up_here(call_sid):
+            ai.registry.ended(call_sid, REASON)
+            return
+    await close(1000, REASON)
