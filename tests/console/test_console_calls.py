@@ -58,7 +58,10 @@ def test_search_input_is_checked_field_by_field() -> None:
     assert set(problems) == {"number", "from", "to"}
     assert problems["from"] == "From: a date as YYYY-MM-DD"
     _, problems = parse_search({"from": "2026-11-30", "to": "2026-11-01", "page": "0"})
-    assert problems == {"to": "To: on or after From", "page": "Page: a whole number from 1 to 400"}
+    assert problems == {
+        "to": "To: on or after From",
+        "page": "Page: a whole number from 1 to 400 (narrow the dates to go further back)",
+    }
     for page in ("-1", "1e3", "٣", "99999"):
         assert "page" in parse_search({"page": page})[1]
 

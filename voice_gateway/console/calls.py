@@ -75,7 +75,7 @@ def parse_search(args: dict[str, str]) -> tuple[Search, dict[str, str]]:
     raw_page = args.get("page", "").strip() or "1"
     page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= 4 else 0
     if not 1 <= page <= MAX_PAGE:
-        problems["page"] = f"Page: a whole number from 1 to {MAX_PAGE}"
+        problems["page"] = f"Page: a whole number from 1 to {MAX_PAGE} (narrow the dates to go further back)"
         page = 1
     if problems:
         return Search(number if "number" not in problems else "", days["from"], days["to"]), problems
@@ -106,7 +106,8 @@ def register_calls(
             problems=problems,
             searching=bool(search.number or search.start or search.end),
             previous=search.link(search.page - 1) if search.page > 1 and not problems else "",
-            next=search.link(search.page + 1) if more else "",
+            next=search.link(search.page + 1) if more and search.page < MAX_PAGE else "",
+            deepest=more and search.page == MAX_PAGE,
             page_size=PAGE_SIZE,
         )
         return Response(html, status=422 if problems else 200)
