@@ -115,10 +115,10 @@ def register_talk(
             return text("not a browser call: BR and 32 hex digits", 404)
         if ai is None:
             return text(f"WS_MODE={settings.ws_mode.value}: only AI calls have a transcript", 404)
-        live = ai.registry.live.get(call_sid)
-        so_far = list(live.transcript) if live is not None else []
+        # The page's socket may have reached another gateway sharing this one's state (calls/live_feed.py).
+        live, so_far = await ai.registry.state_of(call_sid)
         try:
-            feed = ai.registry.feeds.subscribe(call_sid, live is not None, so_far)
+            feed = ai.registry.feeds.subscribe(call_sid, live, so_far)
         except FeedRefused as refused:
             return text(str(refused), refused.status)
         # Opened just before the page's socket: a stream that has not started by then never will.
