@@ -18,6 +18,7 @@ from agent_service.pipelines.base import CallInfo
 from agent_service.pipelines.conversation import ConversationConfig, ConversationPipeline
 from agent_service.settings import AgentSettings
 from agent_service.speech.base import EndOfTurnModel, SpeechToText, TextToSpeech, Vad
+from agent_service.speech.phrase_cache import PhraseCache
 from agentlocator_common import telephone_audio
 
 
@@ -123,6 +124,7 @@ def open_pipeline(
     tts: TextToSpeech,
     config: ConversationConfig,
     judge: EndOfTurnModel | None = None,
+    phrases: PhraseCache | None = None,
 ) -> ConversationPipeline:
     async def voice() -> TextToSpeech:
         return tts
@@ -137,4 +139,6 @@ def open_pipeline(
 
     settings = AgentSettings.from_env({})
     brain = build_brain(settings, load_knowledge(settings.knowledge_file))
-    return ConversationPipeline(call_info(), outlet, config, brain, voice, ears, judge=judging)
+    return ConversationPipeline(
+        call_info(), outlet, config, brain, voice, ears, judge=judging, phrases=phrases
+    )

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
+from agent_service.pipelines.conversation import ConversationConfig
 from agent_service.speech.base import SpeechAudio
 from agent_service.speech.phrase_cache import PhraseCache
 from agent_service.speech.piper_tts import PiperTts
+from agent_service.speech.silero import SileroVad
+from agent_service.speech.turns import TurnPolicy
+from agent_service.speech.whisper_stt import WhisperStt
 from agentlocator_common import telephone_audio
+from tests.speech.conftest import line_noise, telephone
+from tests.speech.pipeline_harness import Caller, PlayoutOutlet, open_pipeline
+from tests.speech.test_conversation_pipeline import greeted
+from tests.speech.test_speculative_turns import turn_metrics
 
 
 class CountingVoice:
+    name = "counting"
+
     def __init__(self, piper: PiperTts) -> None:
         self.piper = piper
         self.said: list[str] = []
@@ -46,3 +56,25 @@ async def test_the_least_recently_said_sentence_goes_first_and_zero_keeps_none(p
     for _ in range(2):
         await off.mulaw("joe", "One.", lambda: voice.synthesize("One."))
     assert voice.said[-2:] == ["One.", "One."] and len(off) == 0
+
+
+async def test_the_second_caller_hears_the_greeting_and_a_fixed_answer_without_synthesis(
+    piper: PiperTts, silero: SileroVad
+) -> None:
+    voice, cache, whisper = CountingVoice(piper), PhraseCache(64), WhisperStt(threads=2, window_s=15)
+    config = ConversationConfig(greeting="Hello, how can I help?", turns=TurnPolicy(hangover_ms=500))
+    question = telephone(piper, "What are your opening hours?")
+    said: list[int] = []
+    for _ in range(2):
+        outlet = PlayoutOutlet()
+        pipeline = open_pipeline(outlet, silero, whisper, voice, config, phrases=cache)
+        caller = Caller(pipeline, outlet)
+        try:
+            await greeted(caller)
+            await caller.stream(question + line_noise(2.0))
+            await outlet.until(lambda o: bool(turn_metrics(o)))
+        finally:
+            await pipeline.aclose()
+        said.append(len(voice.said))
+    assert voice.said[0] == "Hello, how can I help?" and said[0] >= 2
+    assert said[1] == said[0] and turn_metrics(outlet)  # the second call synthesised nothing

@@ -61,7 +61,7 @@ class Replies:
         self._now_ms = now_ms  # the caller's media clock, kept by the pipeline
         # Shared by the process's calls: an answer's first sentence goes before others' later ones.
         self._tts_queue = tts_queue or WorkerQueue(1)
-        self._phrases = phrases or PhraseCache(0)  # sentences said before go out without synthesis
+        self._phrases = PhraseCache(0) if phrases is None else phrases  # said before: no synthesis
         # Awaited, not assumed: a resumed call has no greeting, so a DTMF reply may start before the voice.
         self._voice: asyncio.Future[TextToSpeech] = asyncio.get_running_loop().create_future()
         self._task: asyncio.Task[None] | None = None
