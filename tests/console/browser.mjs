@@ -104,8 +104,8 @@ async function whatsapp(page) {
   await shot(page, "whatsapp");
   step("SENT", await sent.locator("small").textContent());
   await page.getByRole("link", { name: "Knowledge" }).click();
-  await page.locator("#greeting").waitFor();
-  step("KNOWLEDGE_SEEN", await page.locator("#greeting").textContent());
+  await page.locator("#greeting-heard").waitFor();
+  step("KNOWLEDGE_SEEN", await page.locator("#greeting-heard").textContent());
 }
 
 async function greeting(page) {

@@ -176,3 +176,14 @@ async def test_every_knowledge_route_needs_a_sign_in_and_every_form_the_csrf_tok
     assert forged.status_code == 403
     restore = await client.post("/console/knowledge/versions/1/restore", form={"base_version": "1"})
     assert restore.status_code == 403
+
+
+async def test_every_element_id_on_the_knowledge_page_is_unique(client: Client) -> None:
+    # A label, an error link and a screen reader find a field by its id: two of one id misdirect them
+    # (the greeting's paragraph and its field once shared one).
+    await _sign_in(client)
+    html = await (await client.get("/console/knowledge", headers=BROWSER)).get_data(as_text=True)
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) > 100 and len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    labelled = set(re.findall(r'<label for="([^"]+)"', html))
+    assert labelled and labelled <= set(ids)
