@@ -72,7 +72,12 @@ class KnowledgeVersions:
             metrics.KNOWLEDGE_VERSIONS.labels("refused").inc()
             log.error("KNOWLEDGE_VERSION_REFUSED version=%d digest=%.12s error=%s", version, digest, e)
             return None
-        taught = self._teach(knowledge, version)
+        try:
+            taught = self._teach(knowledge, version)
+        except Exception as e:  # valid, yet its parts would not build: the call still gets an answer
+            metrics.KNOWLEDGE_VERSIONS.labels("refused").inc()
+            log.exception("KNOWLEDGE_VERSION_REFUSED version=%d digest=%.12s error=%s", version, digest, e)
+            return None
         metrics.KNOWLEDGE_VERSIONS.labels("built").inc()
         log.info("KNOWLEDGE_VERSION_BUILT version=%d digest=%.12s", version, digest)
         return taught

@@ -110,3 +110,16 @@ async def test_a_version_asked_for_by_several_requests_at_once_is_built_once_and
     await versions.resolve(sent(1))
     assert built == [1, 2, 3, 1]
     assert await versions.resolve(agent_pb2.KnowledgeVersion()) is None  # unset: the start-up knowledge
+
+
+async def test_a_valid_version_whose_parts_fail_to_build_is_refused_and_the_request_falls_back(
+    tmp_path: Path,
+) -> None:
+    # BUSINESS_TIMEZONE set to a zone the database lacks only fails once a version with opening hours is
+    # built: the request is answered from the start-up knowledge instead of failing.
+    settings = dataclasses.replace(AgentSettings(), data_dir=tmp_path)
+    broken = dataclasses.replace(
+        settings, calendar=dataclasses.replace(settings.calendar, business_timezone="Mars/Olympus_Mons")
+    )
+    versions = KnowledgeVersions(Teacher(broken, None).taught)
+    assert await versions.resolve(agent_pb2.KnowledgeVersion(version=9, document=EDITED)) is None
