@@ -51,7 +51,7 @@ async def test_the_messages_page_shows_who_a_tel_link_what_when_and_the_owners_w
     plain = stored[0]
     assert f'<a href="tel:{plain.number}">{plain.number}</a>' in html
     assert "Jo Bloggs" in html and "my crown came off" in html and f'datetime="{plain.taken_at}"' in html
-    assert f'href="/console/history#call-{plain.conversation_id}"' in html
+    assert f'href="/console/calls/{plain.conversation_id}"' in html  # the call's own page
     assert "pending after 1 attempt — " in html and "not_connected: the session is not open" in html
     assert "no number given" in html  # the second message had none: never a made-up link
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
