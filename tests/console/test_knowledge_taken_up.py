@@ -139,3 +139,22 @@ async def test_the_next_calls_session_start_carries_the_version_the_console_just
     assert first.knowledge.version == 1 and "saturday: 09:00-13:00" in first.knowledge.document
     assert second.knowledge.version == 2 and "saturday: 10:00-14:00" in second.knowledge.document
     assert NEW_SATURDAY in second.knowledge.document
+
+
+def test_the_greeting_preview_speaks_the_greeting_just_saved(
+    start_gateway: GatewayFactory, start_agent: AgentFactory
+) -> None:
+    agent = start_agent()
+    gateway = start_gateway(AGENT_ADDR=f"127.0.0.1:{agent.port}", CONSOLE_PASSWORD=PASSWORD)
+    greeting = "Good day, Bright Smile Dental here. What can I do for you?"
+    with httpx.Client(base_url=base_url(gateway), timeout=60) as console:
+        sign_in(console)
+        fields = form_fields(console.get("/console/knowledge", headers=BROWSER).text)
+        saved = console.post("/console/knowledge", data=fields | {"greeting": greeting})
+        assert saved.status_code == 303, saved.text
+        page = console.get("/console/knowledge", headers=BROWSER).text
+        assert f'<p id="greeting-heard">{greeting}</p>' in page
+        wav = console.get("/console/knowledge/greeting.wav")
+    assert wav.status_code == 200 and wav.content.startswith(b"RIFF")
+    agent.wait_for(f"SYNTHESIZED tts=piper chars={len(greeting)} ")
+    assert len(agent.matching("KNOWLEDGE_VERSION_BUILT version=2 ")) == 1
