@@ -187,3 +187,12 @@ async def test_every_element_id_on_the_knowledge_page_is_unique(client: Client) 
     assert len(ids) > 80 and len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     labelled = set(re.findall(r'<label for="([^"]+)"', html))
     assert labelled and labelled <= set(ids)
+
+
+def test_the_form_shows_each_value_as_the_agent_reads_it() -> None:
+    # YAML 1.1 would read `no` as false and `0750` as an octal number; the loader reads the text.
+    document = DEMO_KNOWLEDGE_FILE.read_text(encoding="utf-8").replace("language: en", "language: no")
+    document = document.replace("price: 45 pounds", "price: 0750")
+    form = form_of(document)
+    assert form.texts["language"] == "no" and form.services[0]["price"] == "0750"
+    assert form.lists["holidays"].splitlines()[0] == "2026-12-25"

@@ -72,7 +72,9 @@ def _text(value: Any) -> str:
 
 def form_of(document: str) -> KnowledgeForm:
     """The form for a stored (valid) document."""
-    data = yaml.safe_load(document) or {}
+    # Every scalar as the text the loader reads (its node values): `language: no` stays "no", where a
+    # YAML 1.1 reading would turn it into False.
+    data = yaml.load(document, Loader=yaml.BaseLoader) or {}
     days = data.get("opening_hours") or {}
     return KnowledgeForm(
         texts={key: _text(data.get(key)) for key in TEXTS},
