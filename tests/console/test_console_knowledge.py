@@ -196,3 +196,14 @@ def test_the_form_shows_each_value_as_the_agent_reads_it() -> None:
     form = form_of(document)
     assert form.texts["language"] == "no" and form.services[0]["price"] == "0750"
     assert form.lists["holidays"].splitlines()[0] == "2026-12-25"
+
+
+async def test_a_version_number_past_any_stored_one_is_not_found_not_a_server_error(client: Client) -> None:
+    csrf = await _sign_in(client)
+    for number in ("0", "7", "2147483648", "9" * 30):
+        page = await client.get(f"/console/knowledge/versions/{number}", headers=BROWSER)
+        assert page.status_code == 404, number
+        restore = await client.post(
+            f"/console/knowledge/versions/{number}/restore", form={"csrf_token": csrf, "base_version": "1"}
+        )
+        assert restore.status_code == 404, number

@@ -25,6 +25,8 @@ from voice_gateway.storage.knowledge_versions import KnowledgeVersion, StaleVers
 log = logging.getLogger("voice_gateway.console")
 
 VERSIONS_LISTED = 50
+# The column is a 32-bit integer on PostgreSQL; a larger number in a URL is a 404, never a database error.
+_VERSION = "<int(min=1, max=2147483647):version>"
 KNOWLEDGE_SAVES = Counter(
     "agentlocator_console_knowledge_saves",
     "Knowledge saves and restores from the console: saved, refused (invalid, the field named), "
@@ -91,7 +93,7 @@ def register_knowledge(
             return await page(csrf, values, base=base, problem=found, status=422)
         return await _store(csrf, base, document, "console", "edited in the console", values)
 
-    @blueprint.get("/knowledge/versions/<int:version>")
+    @blueprint.get(f"/knowledge/versions/{_VERSION}")
     @signed_in
     async def version(csrf: str, version: int) -> AnyResponse:
         found = await data().knowledge.get(version)
@@ -103,7 +105,7 @@ def register_knowledge(
         )
         return Response(html)
 
-    @blueprint.post("/knowledge/versions/<int:version>/restore")
+    @blueprint.post(f"/knowledge/versions/{_VERSION}/restore")
     @signed_in
     async def restore(csrf: str, version: int) -> AnyResponse:
         base = _base(await request.form)
