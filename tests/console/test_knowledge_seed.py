@@ -3,7 +3,12 @@ deployed file changed, nothing when it did not (the console's edits stay), nothi
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from agent_service.knowledge import DEMO_KNOWLEDGE_FILE
 from voice_gateway.knowledge.source import KnowledgeSource
@@ -39,3 +44,33 @@ async def test_the_file_seeds_once_a_changed_file_is_a_new_version_and_console_e
         assert (await store.newest_number()) == 3
     finally:
         await engine.dispose()
+
+
+def lookup_failures() -> float:
+    return REGISTRY.get_sample_value("agentlocator_knowledge_lookup_failures_total") or 0.0
+
+
+# Past asyncpg's own 60 s connect timeout a lookup would fail anyway: the call must not wait for it.
+@pytest.mark.timeout(30)
+async def test_a_database_that_does_not_answer_holds_no_call_up_the_last_version_known_goes(
+    tmp_path: Path,
+) -> None:
+    # A PostgreSQL address that accepts connections and never speaks: each lookup waits its timeout.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    engine = await open_database(f"sqlite:///{tmp_path}/k.db")
+    unanswered = create_async_engine(f"postgresql+asyncpg://agent:pw@127.0.0.1:{silent.getsockname()[1]}/db")
+    try:
+        source = KnowledgeSource(KnowledgeVersionStore(engine), DEMO_KNOWLEDGE_FILE, timeout_s=0.2)
+        await source.seed()
+        known = await source.for_request()
+        assert known is not None and known.version == 1
+        failures = lookup_failures()
+        source.store = KnowledgeVersionStore(unanswered)
+        assert await source.for_request() == known
+        assert lookup_failures() == failures + 1
+    finally:
+        await unanswered.dispose()
+        await engine.dispose()
+        silent.close()

@@ -25,9 +25,12 @@ from voice_gateway.storage.knowledge_versions import KnowledgeVersionStore, Stal
 
 log = logging.getLogger("voice_gateway.knowledge")
 
+# A call's start waits this long at most for the database; then it goes with the last version known.
+LOOKUP_TIMEOUT_S = 1.0
+
 KNOWLEDGE_LOOKUP_FAILURES = Counter(
     "agentlocator_knowledge_lookup_failures",
-    "Requests sent with the last known knowledge version because the database could not be read",
+    "Requests sent with the last known knowledge version because the database could not be read in time",
 )
 KNOWLEDGE_SEEDS = Counter(
     "agentlocator_knowledge_seeds",
@@ -37,9 +40,12 @@ KNOWLEDGE_SEEDS = Counter(
 
 
 class KnowledgeSource:
-    def __init__(self, store: KnowledgeVersionStore, knowledge_file: Path) -> None:
+    def __init__(
+        self, store: KnowledgeVersionStore, knowledge_file: Path, timeout_s: float = LOOKUP_TIMEOUT_S
+    ) -> None:
         self.store = store
         self.knowledge_file = knowledge_file
+        self.timeout_s = timeout_s
         self._known: agent_pb2.KnowledgeVersion | None = None
 
     async def seed(self) -> None:
@@ -68,16 +74,18 @@ class KnowledgeSource:
     async def for_request(self) -> agent_pb2.KnowledgeVersion | None:
         """The newest version for a SessionStart or ChatRequest; None: none yet (the agent's own file)."""
         try:
-            number = await self.store.newest_number()
-            if number == 0:
-                return None
-            if self._known is None or self._known.version != number:
-                found = await self.store.get(number)
-                if found is None:
-                    return self._known
-                self._known = agent_pb2.KnowledgeVersion(version=found.version, document=found.document)
-        except (SQLAlchemyError, OSError) as e:
-            # A call is never refused for this: the last version this gateway sent is still good.
+            async with asyncio.timeout(self.timeout_s):
+                number = await self.store.newest_number()
+                if number == 0:
+                    return None
+                if self._known is None or self._known.version != number:
+                    found = await self.store.get(number)
+                    if found is None:
+                        return self._known
+                    self._known = agent_pb2.KnowledgeVersion(version=found.version, document=found.document)
+        except (SQLAlchemyError, OSError, TimeoutError) as e:
+            # A call is never refused or held up for this: the last version this gateway sent is still good.
             KNOWLEDGE_LOOKUP_FAILURES.inc()
-            log.warning("KNOWLEDGE_LOOKUP_FAILED sent=%s error=%s", self._known and self._known.version, e)
+            known = self._known.version if self._known else None
+            log.warning("KNOWLEDGE_LOOKUP_FAILED sent=%s error=%s", known, repr(e))
         return self._known
