@@ -101,7 +101,8 @@ async def _serve(settings: Settings) -> None:
 
     async def until_drained() -> None:
         await stop.wait()
-        await drain(app.media_streams, app.services.ai, settings.cluster.drain_timeout_s)
+        cluster = settings.cluster
+        await drain(app.media_streams, app.services.ai, cluster.drain_timeout_s, cluster.drain_goodbye_text)
 
     await serving.serve(app, media_path, app.media_streams, config, sock, until_drained, limits, connections)
     log.info("GATEWAY_STOPPED")

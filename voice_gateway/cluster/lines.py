@@ -135,6 +135,7 @@ class SharedLines:
         try:
             async with self._engine().begin() as conn:
                 await conn.execute(FREE, {"call_sid": call_sid, "gateway": self.gateway_id})
+            log.info("LINE_FREED call=%s", call_sid)
         except Exception as exc:  # the heartbeat's sweep frees it once this gateway is gone
             FAILURES.labels("release").inc()
             log.error("LINES_RELEASE_FAILED call=%s error=%r", call_sid, exc)

@@ -23,7 +23,7 @@ REASON = "gateway shutting down"
 END_GRACE_S = 10.0
 
 
-async def drain(endpoint: MediaStreamEndpoint, ai: AiMode | None, timeout_s: float) -> None:
+async def drain(endpoint: MediaStreamEndpoint, ai: AiMode | None, timeout_s: float, goodbye: str) -> None:
     endpoint.call_cap.draining = True
     streams = endpoint.open
     log.info("DRAIN_STARTED streams=%d timeout_s=%g", len(streams), timeout_s)
@@ -31,17 +31,29 @@ async def drain(endpoint: MediaStreamEndpoint, ai: AiMode | None, timeout_s: flo
         await asyncio.wait_for(streams.idle.wait(), timeout_s)
     if streams:
         log.warning("DRAIN_TIMEOUT ending=%d", len(streams))
-        for stream in list(streams.streams):
-            await end_politely(stream.call_sid, stream.close, ai)
+        await asyncio.gather(*(end_politely(s.call_sid, s.close, ai, goodbye) for s in list(streams.streams)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(streams.idle.wait(), END_GRACE_S)
     log.info("DRAIN_DONE left=%d", len(streams))
 
 
-async def end_politely(call_sid: str | None, close: Close, ai: AiMode | None) -> None:
-    if call_sid is not None and ai is not None:
-        ai.registry.drained(call_sid)
-        if await ai.registry.hang_up_here(call_sid):
-            ai.registry.ended(call_sid, REASON)
-            return
-    await close(1000, REASON)
+async def end_politely(call_sid: str | None, close: Close, ai: AiMode | None, goodbye: str) -> None:
+    """Twilio says the goodbye when the gateway may use its REST API (TWILIO_ACCOUNT_SID); else the
+    stream is ended as the console's hang-up ends it and its <Connect action> here says it."""
+    if call_sid is None or ai is None:
+        await close(1000, REASON)
+        return
+    ai.registry.ended(call_sid, REASON)
+    if ai.calls is not None and call_sid.startswith("CA"):
+        try:
+            await ai.calls.say_and_hang_up(call_sid, goodbye)
+            log.info("DRAIN_GOODBYE call=%s by=twilio", call_sid)
+            return  # Twilio moves the call on and stops its stream
+        except Exception as exc:
+            log.error("DRAIN_GOODBYE_FAILED call=%s error=%r", call_sid, exc)
+    ai.registry.drained(call_sid)
+    if await ai.registry.hang_up_here(call_sid):
+        ai.registry.ended(call_sid, REASON)
+        log.info("DRAIN_GOODBYE call=%s by=connect_action", call_sid)
+    else:
+        await close(1000, REASON)

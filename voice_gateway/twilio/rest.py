@@ -21,3 +21,12 @@ class TwilioCalls:
         twiml = str(document)
         # The SDK's HTTP client is synchronous; keep it off the event loop that carries audio.
         await asyncio.to_thread(lambda: self._client.calls(call_sid).update(twiml=twiml))
+
+    async def say_and_hang_up(self, call_sid: str, text: str) -> None:
+        """Redirect a live call to `<Say>text</Say><Hangup/>`: the caller hears it whichever gateway
+        answers next, because Twilio itself plays it (the draining gateway may be gone by then)."""
+        document = VoiceResponse()
+        document.say(text)
+        document.hangup()
+        twiml = str(document)
+        await asyncio.to_thread(lambda: self._client.calls(call_sid).update(twiml=twiml))
