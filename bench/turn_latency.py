@@ -22,7 +22,8 @@ end-of-turn model. All configurations' servers are started first and the questio
 (`--rounds` times each, every configuration in turn for each question), so each sees the machine as
 the others do; the summary gives the median and p90 per configuration and their ratio to the first.
 With `--previous TREE` (an earlier commit's checkout with its protos generated) `NAME@prev` runs the same
-configuration from that tree, in the same run. `bench/turn_load.py` runs many talking calls at once.
+configuration from that tree, in the same run; `NAME:VAR=VALUE+VAR=VALUE` adds settings. `bench/turn_load.py`
+runs many talking calls at once.
 Run: `.venv/bin/python -m bench.turn_latency --rounds 5` (about 4 minutes).
 """
 
@@ -94,6 +95,12 @@ def configurations() -> dict[str, dict[str, str]]:
         # model the tests use (installed by `make install`); `make local-llm` fetches the real ones.
         "local-smollm2": {"LLM_PROVIDER": "local", "LOCAL_LLM_MODEL": str(smollm2_path())},
     }
+
+
+def environment(name: str) -> dict[str, str]:
+    """A configuration by name; `NAME:VAR=VALUE+VAR=VALUE` adds settings (`uncached:AGENT_PAUSE_MS=300`)."""
+    base, _, extra = name.split("@")[0].partition(":")
+    return configurations()[base] | dict(pair.split("=", 1) for pair in extra.split("+") if pair)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +255,7 @@ async def main() -> None:
     args = parser.parse_args()
     piper = PiperTts()
     spoken = {q: telephone(piper, q) for q in QUESTIONS}
-    chosen = {name: configurations()[name] for name in args.configs.split(",")}
+    chosen = {name: environment(name) for name in args.configs.split(",")}
     if args.previous:
         chosen |= {f"{name}@prev": env for name, env in list(chosen.items())}
     print(table(await run_configurations(chosen, spoken, args.rounds, args.previous)))

@@ -39,3 +39,22 @@ def test_a_sentence_split_across_many_tiny_deltas_comes_out_once() -> None:
 
 def test_flush_returns_nothing_for_an_empty_or_blank_reply() -> None:
     assert split(["", "  "]) == [[], [], []]
+
+
+def test_a_long_first_sentence_goes_out_in_two_pieces_cut_at_a_comma() -> None:
+    splitter = SentenceSplitter(first_clause=True)
+    text = "We're open Monday to Friday from 8:30 am to 6 pm, and Saturday from 9 am to 1 pm. "
+    assert splitter.push(text + "We're closed on Sundays, and on bank holidays too, as it happens. ") == [
+        "We're open Monday to Friday from 8:30 am to 6 pm,",
+        "and Saturday from 9 am to 1 pm.",
+        "We're closed on Sundays, and on bank holidays too, as it happens.",  # only the first
+    ]
+
+
+def test_a_short_first_sentence_or_one_without_a_comma_is_kept_whole() -> None:
+    for text in ("Yes, we take new patients.", "We open every weekday from half past eight until six pm."):
+        splitter = SentenceSplitter(first_clause=True)
+        assert splitter.push(text + " ") + splitter.flush() == [text]
+    splitter = SentenceSplitter(first_clause=True)  # nor is a comma that leaves too little on one side
+    long = "Sure, we are open every weekday from half past eight until six in the evening."
+    assert splitter.push(long) + splitter.flush() == [long]

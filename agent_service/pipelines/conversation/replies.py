@@ -213,7 +213,7 @@ class Replies:
         conversation = Conversation(
             self.call.call_sid, self.history.as_tuple(), channel="voice", caller=self.call.from_number
         )
-        splitter = SentenceSplitter()
+        splitter = SentenceSplitter(first_clause=True)  # a long first sentence in two: sooner heard
         after: list[object] = []
         try:
             async for event in self._brain.respond(conversation):
