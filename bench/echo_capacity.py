@@ -6,7 +6,11 @@
 - `ai`:             our gateway in WS_MODE=AI with the agent service's `echo` pipeline
                     (gateway → gRPC → agent → back);
 - `ai-split`:       the same with the agent pinned to the load generator's core instead of the gateway's
-                    (not in the default set: it shows what sharing one core costs the hop).
+                    (not in the default set: it shows what sharing one core costs the hop);
+- `echo-pg`:        `echo` with DATABASE_URL on PostgreSQL (a throwaway server, tests/postgres.py): the
+                    shared lines, heartbeat and LISTEN/NOTIFY of several gateways (voice_gateway/cluster);
+- `echo-2gw`:       two such gateways on one PostgreSQL, the calls alternating between them, both pinned to
+                    the server core (the same CPU as one: what splitting costs, not what a second core gives).
 With `--previous TREE` (a checkout of an earlier commit with its protos generated, see
 docs/benchmarks.md) each of our servers also runs from that tree as `NAME@prev`, in the same run.
 Every (server, N) run gets fresh server processes pinned to core 0, the load generator pinned to core 1.
@@ -67,6 +71,19 @@ def tree_module(module: str, tree: Path | None) -> list[str]:
     return [sys.executable, "-c", code]
 
 
+_POSTGRES: list[object] = []  # one throwaway PostgreSQL for the whole run, started when first needed
+
+
+def postgres_url() -> str:
+    from tests.postgres import PostgresServer  # only the echo-pg and echo-2gw servers need it
+
+    if not _POSTGRES:
+        _POSTGRES.append(PostgresServer().start())
+    server = _POSTGRES[0]
+    assert isinstance(server, PostgresServer)
+    return server.create_database()
+
+
 @contextmanager
 def servers(kind: str, previous: Path | None = None) -> Iterator[tuple[str, list[ServerProcess]]]:
     procs: list[ServerProcess] = []
@@ -97,6 +114,20 @@ def servers(kind: str, previous: Path | None = None) -> Iterator[tuple[str, list
         }
         if kind == "echo-hypercorn":
             env["WS_SERVER"] = "hypercorn"
+        if kind in ("echo-pg", "echo-2gw"):
+            env["DATABASE_URL"] = postgres_url()
+        if kind == "echo-2gw":
+            urls = []
+            for n in range(2):
+                gateway = ServerProcess(
+                    pinned(SERVER_CORE, tree_module("voice_gateway", tree)),
+                    env | code | {"GATEWAY_ID": f"bench-{n}"},
+                    "GATEWAY_LISTENING",
+                )
+                procs.append(gateway.start())
+                urls.append(f"ws://127.0.0.1:{gateway.port}/ws/twilio-media")
+            yield ",".join(urls), procs
+            return
         if kind in ("ai", "ai-split"):
             agent_core = CLIENT_CORE if kind == "ai-split" else SERVER_CORE
             agent_env = {
@@ -136,7 +167,7 @@ def run_one(kind: str, calls: int, seconds: float, previous: Path | None = None)
         cpu = [100 * (cpu_seconds(p.pid) - b) / wall for p, b in zip(procs, before, strict=True)]
         figures |= {
             "server": kind,
-            "server_cpu_pct": cpu,  # gateway first, then the agent (ai)
+            "server_cpu_pct": cpu,  # gateway first, then the agent (ai) or the second gateway (echo-2gw)
             "server_cpu_pct_total": sum(cpu),
             "cpu_pct_per_call": sum(cpu) / calls,
             "rss_peak_mb": [peak_rss_mb(p.pid) for p in procs],
@@ -188,6 +219,14 @@ def main() -> None:
         "--previous", type=Path, help="an earlier commit's checkout: adds NAME@prev for each of our servers"
     )
     args = parser.parse_args()
+    try:
+        run(args)
+    finally:
+        for server in _POSTGRES:
+            server.stop()  # type: ignore[attr-defined]
+
+
+def run(args: argparse.Namespace) -> None:
     kinds = args.servers.split(",")
     if args.previous:
         kinds += [f"{kind}@prev" for kind in kinds if kind != "bare" and "@" not in kind]

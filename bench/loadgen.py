@@ -154,9 +154,14 @@ async def _read(
 
 
 async def main(url: str, calls: int, seconds: float) -> dict[str, object]:
+    """`url` may list several servers, comma-separated: the calls go to them in turn."""
     gate, all_ready, ready = asyncio.Event(), asyncio.Event(), [0]
+    urls = url.split(",")
     results = [CallResult() for _ in range(calls)]
-    tasks = [asyncio.create_task(run_call(url, seconds, gate, all_ready, ready, calls, r)) for r in results]
+    tasks = [
+        asyncio.create_task(run_call(urls[n % len(urls)], seconds, gate, all_ready, ready, calls, r))
+        for n, r in enumerate(results)
+    ]
     await all_ready.wait()
     started = time.perf_counter()
     cpu0 = time.process_time()
@@ -186,7 +191,7 @@ async def main(url: str, calls: int, seconds: float) -> dict[str, object]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", required=True)
+    parser.add_argument("--url", required=True, help="one URL, or several comma-separated (calls in turn)")
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()

@@ -181,3 +181,15 @@ async def test_two_gateways_share_one_api_budget_and_one_penalty_box(engine: Asy
     blocked = await two.blocked("10.0.0.1")
     assert not blocked.allowed and 59 < blocked.retry_after_s <= 60  # a whole refill, as FailureLimiter
     assert (await two.blocked("10.0.0.2")).allowed
+
+
+async def test_streams_that_no_webhook_admitted_get_no_more_lines_than_the_cap_even_all_at_once(
+    gateway: Cluster,
+) -> None:
+    one, two = await gateway("g1"), await gateway("g2")
+    sids = [next(SIDS) for _ in range(10)]
+    taken = await asyncio.gather(
+        *((one if n % 2 else two).lines.take(sid, "+1") for n, sid in enumerate(sids))
+    )
+    assert taken.count(None) == 3 and taken.count(Refusal.OVER_CAPACITY) == 7
+    assert one.lines.open_streams + two.lines.open_streams == 3

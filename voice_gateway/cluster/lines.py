@@ -25,8 +25,12 @@ from voice_gateway.settings import Settings
 
 log = logging.getLogger("voice_gateway.cluster")
 
-# Fixed for good: every gateway version sharing one database must take the same lock.
+# Fixed for good: every gateway version sharing one database must take the same locks. The count of lines
+# is taken under one lock; a stream's own row under a lock of its CallSid (two-key advisory locks are a
+# key space apart from one-key ones), so the starts of calls that already hold a reserved line, or of any
+# call when there is no cap, do not wait for each other.
 LINES_LOCK = 0x41674C6F634C696E
+CALL_LOCK_SPACE = 0x4167
 
 HELD = text(
     "SELECT count(*) FROM gateway_lines l WHERE (l.state = 'reserved' AND l.reserved_until >= :now) "
@@ -46,6 +50,7 @@ GO_LIVE = text(
     "VALUES (:call_sid, :gateway, 'live', 0, :caller, :now) ON CONFLICT (call_sid) DO UPDATE SET "
     "gateway_id = :gateway, state = 'live', reserved_until = 0, caller = :caller, started_at = :now"
 )
+CALL_LOCK = text("SELECT pg_advisory_xact_lock(:space, hashtext(:call_sid))")
 FREE = text("DELETE FROM gateway_lines WHERE call_sid = :call_sid AND gateway_id = :gateway")
 
 
@@ -101,15 +106,17 @@ class SharedLines:
             return Refusal.DUPLICATE
         try:
             async with self._engine().begin() as conn:
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LINES_LOCK})
+                await conn.execute(CALL_LOCK, {"space": CALL_LOCK_SPACE, "call_sid": call_sid})
                 now = await db_now(conn)
                 found = (await conn.execute(FIND, {"call_sid": call_sid})).first()
                 if found is not None and found.state == "live" and self._holds(found, now):
                     return Refusal.DUPLICATE
                 reserved = found is not None and self._holds(found, now)
                 # A stream nobody reserved a line for (its reservation lapsed) still counts against the cap.
-                if not reserved and self.max_calls > 0 and await self.held(conn, now) >= self.max_calls:
-                    return Refusal.OVER_CAPACITY
+                if not reserved and self.max_calls > 0:
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LINES_LOCK})
+                    if await self.held(conn, now) >= self.max_calls:
+                        return Refusal.OVER_CAPACITY
                 await conn.execute(
                     GO_LIVE, {"call_sid": call_sid, "gateway": self.gateway_id, "caller": caller, "now": now}
                 )
