@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 from hypercorn.asyncio import serve
@@ -10,9 +11,10 @@ from quart import Quart
 
 
 async def serve_on_free_port(app: Quart, ready_marker: str) -> None:
-    """Bind 127.0.0.1:0 ourselves so the port is known, print `<ready_marker> port=N`, then serve."""
+    """Bind 127.0.0.1:0 ourselves so the port is known, print `<ready_marker> port=N`, then serve.
+    LOOPBACK_SERVER_HOST binds another local address (a multi-host test's bridge)."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((os.environ.get("LOOPBACK_SERVER_HOST", "127.0.0.1"), 0))
     sock.listen()
     sock.set_inheritable(True)
     config = Config()

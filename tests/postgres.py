@@ -18,7 +18,11 @@ import pytest
 class PostgresServer:
     """Debian's PostgreSQL binaries, run as the `postgres` user on 127.0.0.1 with a throwaway data dir."""
 
-    def __init__(self) -> None:
+    def __init__(self, listen: tuple[str, ...] = ("127.0.0.1",), trust: tuple[str, ...] = ()) -> None:
+        """`listen`: addresses to accept connections on; `trust`: networks (CIDR) besides loopback
+        allowed in without a password (a multi-host test's bridge)."""
+        self.listen = listen
+        self.trust = trust
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         if not found:
             pytest.fail(
@@ -51,6 +55,9 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
+        if self.trust:
+            with (data / "pg_hba.conf").open("a") as hba:
+                hba.writelines(f"host all all {network} trust\n" for network in self.trust)
         self.proc = subprocess.Popen(
             [
                 *self.as_user,
@@ -58,7 +65,7 @@ class PostgresServer:
                 "-D",
                 str(data),
                 "-h",
-                "127.0.0.1",
+                ",".join(self.listen),
                 "-p",
                 str(self.port),
                 "-k",

@@ -1,10 +1,11 @@
 """Two gateway processes and three agent replicas on separate hosts, one PostgreSQL, one name for the agents.
 
-Each host is its own loopback address (gateways 127.0.0.2 and .3, agents .4, .5 and .6, PostgreSQL and the
-DNS server on .1), as a Kubernetes Service of two gateway pods and a headless Service of three agent pods
-would be: Twilio (this test) reaches either gateway under one public name (PUBLIC_BASE_URL, signed as
-Twilio signs it), the name `agent` resolves to every agent through a DNS server the test controls, and the
-gateways share nothing but the database and CALL_TOKEN_SECRET.
+Each host is a network namespace of its own on one bridge (tests/multihost/netns.py; as root where `ip
+netns` works, else a loopback address each), as a Kubernetes Service of two gateway pods and a headless
+Service of three agent pods would be. PostgreSQL, the DNS server and the stand-in for Twilio's API run
+beside the test on the bridge's own address. Twilio (this test) reaches either gateway under one public
+name (PUBLIC_BASE_URL, signed as Twilio signs it), the name `agent` resolves to every agent through the
+DNS server, and the gateways share nothing but the database and CALL_TOKEN_SECRET.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.deploy.test_compose_stack import ServiceNames
+from tests.multihost.netns import Lab, lab
+from tests.postgres import PostgresServer
 from tests.procs import ServerProcess, python_module
 from voice_gateway.tools.simulate.twiml_check import parse_connect_stream
 from voice_gateway.twilio.media_streams import TwilioStream
@@ -34,8 +37,6 @@ from voice_gateway.twilio.twiml import STREAM_PATH
 
 pytestmark = pytest.mark.integration
 
-GATEWAY_HOSTS = ("127.0.0.2", "127.0.0.3")
-AGENT_HOSTS = ("127.0.0.4", "127.0.0.5", "127.0.0.6")
 PUBLIC = "https://voice.example.test"  # the load balancer in front of both gateways
 AUTH_TOKEN = "multihost-twilio-auth-token"
 PASSWORD = "multihost-console-password"
@@ -43,15 +44,32 @@ ACCOUNT_SID = "AC" + "1" * 32
 GOODBYE = "We are moving your call, please call again. Goodbye."
 MAX_CALLS = 4
 DEAD_AFTER_S = 2.0
+AGENTS = 3
 SIDS = (f"CA{n:032x}" for n in itertools.count(0x19000))
 
 
 @pytest.fixture
-def agent_name() -> Iterator[tuple[int, dict[str, list[str]]]]:
-    records: dict[str, list[str]] = {"agent": list(AGENT_HOSTS)}
-    server = DNSServer(
-        ServiceNames(records), port=0, address="127.0.0.1", logger=DNSLogger("-request,-reply")
-    )
+def network() -> Iterator[Lab]:
+    with lab(2 + AGENTS) as made:
+        yield made
+
+
+@pytest.fixture
+def database(network: Lab) -> Iterator[str]:
+    """A PostgreSQL of its own, reachable from the hosts' namespaces."""
+    trust = (network.here.rsplit(".", 1)[0] + ".0/24",) if network.namespaces else ()
+    server = PostgresServer(listen=tuple(dict.fromkeys(("127.0.0.1", network.here))), trust=trust).start()
+    try:
+        yield server.create_database().replace("@127.0.0.1:", f"@{network.here}:")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def agent_name(network: Lab) -> Iterator[tuple[int, dict[str, list[str]]]]:
+    records = {"agent": [host.address for host in network.hosts[2:]]}
+    quiet = DNSLogger("-request,-reply")
+    server = DNSServer(ServiceNames(records), port=0, address=network.here, logger=quiet)
     server.start_thread()
     yield int(server.server.server_address[1]), records
     server.stop()
@@ -60,24 +78,24 @@ def agent_name() -> Iterator[tuple[int, dict[str, list[str]]]]:
 
 @dataclass
 class Hosts:
+    network: Lab
     gateways: list[ServerProcess]
     agents: list[ServerProcess]
     twilio_api: ServerProcess
     started: list[ServerProcess] = field(default_factory=list)
 
     def http(self, n: int) -> str:
-        return f"http://{GATEWAY_HOSTS[n]}:{self.gateways[n].port}"
+        return f"http://{self.network.hosts[n].address}:{self.gateways[n].port}"
 
     def ws(self, n: int) -> str:
-        return f"ws://{GATEWAY_HOSTS[n]}:{self.gateways[n].port}{STREAM_PATH}"
+        return f"ws://{self.network.hosts[n].address}:{self.gateways[n].port}{STREAM_PATH}"
 
     def agent_of(self, call_sid: str) -> int:
         """The replica that took the call (its log line may trail the audio it already sent back)."""
         deadline = time.monotonic() + 10
         while True:
-            found = [
-                n for n, agent in enumerate(self.agents) if agent.matching(f"CALL_START call={call_sid}")
-            ]
+            needle = f"CALL_START call={call_sid} "
+            found = [n for n, agent in enumerate(self.agents) if agent.matching(needle)]
             if found or time.monotonic() > deadline:
                 assert len(found) == 1, (call_sid, found)
                 return found[0]
@@ -85,33 +103,34 @@ class Hosts:
 
 
 @pytest.fixture
-def hosts(postgres_url: str, agent_name: tuple[int, dict[str, list[str]]]) -> Iterator[Hosts]:
+def hosts(network: Lab, database: str, agent_name: tuple[int, dict[str, list[str]]]) -> Iterator[Hosts]:
     dns_port, _ = agent_name
+    here = network.here
     started: list[ServerProcess] = []
     try:
-        auth = {"FAKE_TWILIO_AUTH": f"{ACCOUNT_SID}:{AUTH_TOKEN}"}
-        twilio_api = ServerProcess(python_module("tests.fake_twilio_api"), auth, "FAKE_TWILIO_LISTENING")
+        env = {"FAKE_TWILIO_AUTH": f"{ACCOUNT_SID}:{AUTH_TOKEN}", "LOOPBACK_SERVER_HOST": here}
+        twilio_api = ServerProcess(python_module("tests.fake_twilio_api"), env, "FAKE_TWILIO_LISTENING")
         started.append(twilio_api.start())
         agents: list[ServerProcess] = []
         port = 0
-        for host in AGENT_HOSTS:
-            env = {"AGENT_LISTEN": f"{host}:{port}", "AGENT_PIPELINE": "echo", "AGENT_SHUTDOWN_GRACE_S": "5"}
-            env |= {"AGENT_METRICS_PORT": "0", "LOG_LEVEL": "INFO"}
-            agent = ServerProcess(python_module("agent_service"), env, "AGENT_LISTENING")
+        for host in network.hosts[2:]:
+            env = {"AGENT_LISTEN": f"{host.address}:{port}", "AGENT_PIPELINE": "echo"}
+            env |= {"AGENT_SHUTDOWN_GRACE_S": "5", "AGENT_METRICS_PORT": "0", "LOG_LEVEL": "INFO"}
+            agent = ServerProcess(host.argv(python_module("agent_service")), env, "AGENT_LISTENING")
             started.append(agent)
             agents.append(agent.start())
             port = agent.port  # every replica on the same port, as pods behind a headless Service
         gateways = []
-        for n, host in enumerate(GATEWAY_HOSTS):
+        for n, host in enumerate(network.hosts[:2]):
             env = {
                 "PORT": "0",
-                "BIND_HOST": host,
+                "BIND_HOST": host.address,
                 "WS_MODE": "AI",
-                "DATABASE_URL": postgres_url,
-                "AGENT_ADDR": f"dns://127.0.0.1:{dns_port}/agent:{port}",
+                "DATABASE_URL": database,
+                "AGENT_ADDR": f"dns://{here}:{dns_port}/agent:{port}",
                 "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                 "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-                "TWILIO_API_BASE_URL": f"http://127.0.0.1:{twilio_api.port}",
+                "TWILIO_API_BASE_URL": f"http://{here}:{twilio_api.port}",
                 "CALL_TOKEN_SECRET": "multihost-call-token-secret-shared",
                 "PUBLIC_BASE_URL": PUBLIC,
                 "CONSOLE_PASSWORD": PASSWORD,
@@ -123,10 +142,10 @@ def hosts(postgres_url: str, agent_name: tuple[int, dict[str, list[str]]]) -> It
                 "DRAIN_GOODBYE_TEXT": GOODBYE,
                 "LOG_LEVEL": "INFO",
             }
-            gateway = ServerProcess(python_module("voice_gateway"), env, "GATEWAY_LISTENING")
+            gateway = ServerProcess(host.argv(python_module("voice_gateway")), env, "GATEWAY_LISTENING")
             started.append(gateway)
             gateways.append(gateway.start())
-        yield Hosts(gateways, agents, twilio_api, started)
+        yield Hosts(network, gateways, agents, twilio_api, started)
     finally:
         for proc in reversed(started):
             proc.stop()
@@ -347,7 +366,7 @@ async def test_an_agent_drained_with_sigterm_ends_its_calls_politely_and_new_cal
         agent = hosts.agent_of(call.sid)
         if agent not in by_agent:
             by_agent[agent] = call
-            if len(by_agent) == len(AGENT_HOSTS):
+            if len(by_agent) == AGENTS:
                 break
             continue
         await call.hang_up()
