@@ -8,6 +8,7 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voice_gateway.calls.feed import FeedEvent
@@ -193,3 +194,41 @@ async def test_streams_that_no_webhook_admitted_get_no_more_lines_than_the_cap_e
     )
     assert taken.count(None) == 3 and taken.count(Refusal.OVER_CAPACITY) == 7
     assert one.lines.open_streams + two.lines.open_streams == 3
+
+
+async def test_a_gateway_cut_off_from_the_database_past_the_bound_gets_its_calls_back_when_it_returns(
+    gateway: Cluster, engine: AsyncEngine, postgres_url: str
+) -> None:
+    one = await gateway("g1")
+    cut_off = asyncio.Event()
+
+    def reachable() -> AsyncEngine:
+        if cut_off.is_set():
+            raise ConnectionRefusedError("the database is out of reach")
+        return engine
+
+    env = {"DATABASE_URL": postgres_url, "GATEWAY_ID": "g2", "GATEWAY_HEARTBEAT_S": "0.1"}
+    two = SharedState(reachable, Settings.from_env(env | {"GATEWAY_DEAD_AFTER_S": "0.5"}))
+    await two.start()
+    try:
+        sid = next(SIDS)
+        assert await two.lines.admit(sid) and await two.lines.take(sid, "+15005550006") is None
+
+        async def live_on_two() -> bool:
+            return [c["call_sid"] for c in await one.live_calls()] == [sid]
+
+        await until(one, live_on_two)
+        cut_off.set()  # its heartbeats fail; the others take it for dead and sweep its line
+
+        async def swept() -> bool:  # gone from the live view, and its row deleted
+            async with engine.connect() as conn:
+                rows = await conn.scalar(text("SELECT count(*) FROM gateway_lines"))
+            return await one.live_calls() == [] and rows == 0
+
+        await until(one, swept)
+        cut_off.clear()
+        await until(one, live_on_two)  # its next heartbeat puts the call's line back
+        (call,) = await one.live_calls()
+        assert call["gateway"] == "g2" and call["caller"] == "+15005550006"
+    finally:
+        await two.stop()

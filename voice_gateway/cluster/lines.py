@@ -50,6 +50,10 @@ GO_LIVE = text(
     "VALUES (:call_sid, :gateway, 'live', 0, :caller, :now) ON CONFLICT (call_sid) DO UPDATE SET "
     "gateway_id = :gateway, state = 'live', reserved_until = 0, caller = :caller, started_at = :now"
 )
+RESTORE = text(
+    "INSERT INTO gateway_lines (call_sid, gateway_id, state, reserved_until, caller, started_at) "
+    "VALUES (:call_sid, :gateway, 'live', 0, :caller, :now) ON CONFLICT (call_sid) DO NOTHING"
+)
 CALL_LOCK = text("SELECT pg_advisory_xact_lock(:space, hashtext(:call_sid))")
 FREE = text("DELETE FROM gateway_lines WHERE call_sid = :call_sid AND gateway_id = :gateway")
 
@@ -64,6 +68,7 @@ class SharedLines:
         self._reservation_s = settings.cluster.line_reservation_s
         self._dead_after_s = settings.cluster.dead_after_s
         self.local = CallCap(0)
+        self._callers: dict[str, str] = {}  # this gateway's live calls, to restore their rows (restore)
         self.draining = False
         self._freeing: set[asyncio.Task[None]] = set()
 
@@ -125,7 +130,16 @@ class SharedLines:
             log.error("LINES_TAKE_FAILED call=%s error=%r", call_sid, exc)
         if self.local.claim(call_sid) is not None:  # another stream here took it while we waited
             return Refusal.DUPLICATE
+        self._callers[call_sid] = caller
         return None
+
+    async def restore(self, conn: AsyncConnection, now: float) -> int:
+        """Put back the rows of this gateway's live calls, which the others swept while it looked dead
+        (no heartbeat for GATEWAY_DEAD_AFTER_S: the database was out of reach, or the process stalled)."""
+        for call_sid, caller in self._callers.items():
+            values = {"call_sid": call_sid, "gateway": self.gateway_id, "caller": caller, "now": now}
+            await conn.execute(RESTORE, values)
+        return len(self._callers)
 
     def _holds(self, found: Row[Any], now: float) -> bool:
         if found.state == "reserved":
@@ -134,6 +148,7 @@ class SharedLines:
 
     def release(self, call_sid: str) -> None:
         self.local.release(call_sid)
+        self._callers.pop(call_sid, None)
         task = asyncio.ensure_future(self._free(call_sid))
         self._freeing.add(task)
         task.add_done_callback(self._freeing.discard)

@@ -66,6 +66,7 @@ class SharedState:
         self._news = asyncio.Event()
         self._hang_up_here: Callable[[str], Awaitable[bool]] | None = None
         self._beating: asyncio.Task[None] | None = None
+        self._joined_at = 0.0
         self._hanging_up: set[asyncio.Task[bool]] = set()
 
     def relay_feeds(
@@ -80,6 +81,7 @@ class SharedState:
         async with self._engine().begin() as conn:
             now = await db_now(conn)
             await conn.execute(BEAT, {"gateway": self.gateway_id, "now": now})
+            self._joined_at = now
             # A gateway restarted under the same GATEWAY_ID carries none of its former calls.
             await conn.execute(
                 text("DELETE FROM gateway_lines WHERE gateway_id = :g"), {"g": self.gateway_id}
@@ -107,12 +109,22 @@ class SharedState:
         log.info("CLUSTER_LEFT gateway=%s", self.gateway_id)
 
     async def _beat(self) -> None:
+        last = self._joined_at  # the database's time at this gateway's last heartbeat
         while True:
             await asyncio.sleep(self._heartbeat_s)
             try:
                 async with self._engine().begin() as conn:
                     now = await db_now(conn)
                     await conn.execute(BEAT, {"gateway": self.gateway_id, "now": now})
+                    if now - last > self._dead_after_s:
+                        restored = await self.lines.restore(conn, now)
+                        log.warning(
+                            "HEARTBEAT_RESUMED gateway=%s silent_s=%.1f lines=%d",
+                            self.gateway_id,
+                            now - last,
+                            restored,
+                        )
+                last = now
                 async with self._engine().begin() as conn:
                     swept = 0
                     for statement in SWEEP:
