@@ -51,7 +51,7 @@ async def gateway(postgres_url: str, engine: AsyncEngine) -> AsyncIterator[Clust
 def registry_on(state: SharedState, engine: AsyncEngine) -> CallRegistry:
     registry = CallRegistry(CallLog(engine))
     registry.others = state
-    registry.feeds = state.relay_feeds(registry.live, registry.hang_up_here)
+    registry.feeds = state.relay_feeds(registry)
     return registry
 
 
@@ -232,3 +232,20 @@ async def test_a_gateway_cut_off_from_the_database_past_the_bound_gets_its_calls
         assert call["gateway"] == "g2" and call["caller"] == "+15005550006"
     finally:
         await two.stop()
+
+
+async def test_the_connect_action_of_a_failed_or_drained_call_finds_why_on_any_gateway(
+    gateway: Cluster, engine: AsyncEngine
+) -> None:
+    one, two = await gateway("g1"), await gateway("g2")
+    here, there = registry_on(one, engine), registry_on(two, engine)
+    failed, drained = next(SIDS), next(SIDS)
+    there.drained(drained)
+    there.failed(failed, "agent unavailable: no replica answered")  # heard after the one before it
+    # Announced before the stream closes; Twilio's request for the action comes after, to any gateway.
+    async with asyncio.timeout(10):
+        while here.take_failure(failed) is None:
+            await one.news()
+    assert here.take_drained(drained)
+    assert there.take_failure(failed) == "agent unavailable: no replica answered"  # its own copy
+    assert here.take_failure(next(SIDS)) is None and not here.take_drained(next(SIDS))

@@ -51,6 +51,10 @@ class OtherGateways(Protocol):
 
     async def news(self) -> None: ...
 
+    def announce(self, call_sid: str, kind: str, detail: str) -> None:
+        """Tell every gateway (this one too) how a call ended, for its <Connect action> (`remember`)."""
+        ...
+
 
 class CallRegistry:
     def __init__(self, call_log: CallLog | None = None, remember_failures: int = 10_000) -> None:
@@ -143,9 +147,21 @@ class CallRegistry:
             await asyncio.sleep(poll_s)
 
     def drained(self, call_sid: str) -> None:
-        self._drained[call_sid] = None
-        while len(self._drained) > self._remember:
-            self._drained.popitem(last=False)
+        self.remember(call_sid, "drained", "")
+        if self.others is not None:
+            self.others.announce(call_sid, "drained", "")
+
+    def remember(self, call_sid: str, kind: str, detail: str) -> None:
+        """Keep what the call's <Connect action> must say: Twilio may fetch it from any gateway."""
+        kept: OrderedDict[str, str] | OrderedDict[str, None]
+        if kind == "failed":
+            kept = self._failures
+            self._failures[call_sid] = detail
+        else:
+            kept = self._drained
+            self._drained[call_sid] = None
+        while len(kept) > self._remember:
+            kept.popitem(last=False)
 
     def take_drained(self, call_sid: str) -> bool:
         if call_sid not in self._drained:
@@ -159,9 +175,9 @@ class CallRegistry:
 
     def failed(self, call_sid: str, reason: str) -> None:
         self.ended(call_sid, f"failed: {reason}")
-        self._failures[call_sid] = reason
-        while len(self._failures) > self._remember:
-            self._failures.popitem(last=False)
+        self.remember(call_sid, "failed", reason)
+        if self.others is not None:
+            self.others.announce(call_sid, "failed", reason)
 
     def take_failure(self, call_sid: str) -> str | None:
         """The reason this call's agent failed, once: the `<Connect action>` asks exactly once."""

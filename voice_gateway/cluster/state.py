@@ -12,21 +12,22 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voice_gateway.cluster.bus import PgBus
 from voice_gateway.cluster.db import FAILURES, db_now, plain_dsn
-from voice_gateway.cluster.feeds import FEED_CHANNEL, HasWrites, RelayedFeeds
+from voice_gateway.cluster.feeds import FEED_CHANNEL, MAX_TEXT, HasWrites, RelayedFeeds
 from voice_gateway.cluster.lines import SharedLines
 from voice_gateway.settings import Settings
 
 log = logging.getLogger("voice_gateway.cluster")
 
 HANG_UP_CHANNEL = "agentlocator_hangup"
+ENDED_CHANNEL = "agentlocator_call_ended"  # a call failed or was drained: what its <Connect action> says
 BEAT = text(
     "INSERT INTO gateway_hosts (gateway_id, seen_at) VALUES (:gateway, :now) "
     "ON CONFLICT (gateway_id) DO UPDATE SET seen_at = :now"
@@ -60,22 +61,31 @@ class SharedState:
         self.lines = SharedLines(engine, settings)
         self.bus = PgBus(
             plain_dsn(settings.database_url),
-            {FEED_CHANNEL: self._feed_heard, HANG_UP_CHANNEL: self._hang_up_heard},
+            {
+                FEED_CHANNEL: self._feed_heard,
+                HANG_UP_CHANNEL: self._hang_up_heard,
+                ENDED_CHANNEL: self._ended_heard,
+            },
         )
         self.feeds: RelayedFeeds | None = None
         self._news = asyncio.Event()
-        self._hang_up_here: Callable[[str], Awaitable[bool]] | None = None
+        self._registry: Registry | None = None
         self._beating: asyncio.Task[None] | None = None
         self._joined_at = 0.0
         self._hanging_up: set[asyncio.Task[bool]] = set()
 
-    def relay_feeds(
-        self, live: dict[str, Any], hang_up_here: Callable[[str], Awaitable[bool]]
-    ) -> RelayedFeeds:
-        """Feeds for the call registry (AI mode) whose events every gateway hears."""
-        self.feeds = RelayedFeeds(lambda payload: self.bus.notify(FEED_CHANNEL, payload), live, self._wake)
-        self._hang_up_here = hang_up_here
+    def relay_feeds(self, registry: Registry) -> RelayedFeeds:
+        """Feeds for the call registry (AI mode) whose events every gateway hears; hang-ups and how
+        calls ended reach the registry too."""
+        self.feeds = RelayedFeeds(
+            lambda payload: self.bus.notify(FEED_CHANNEL, payload), registry.live, self._wake
+        )
+        self._registry = registry
         return self.feeds
+
+    def announce(self, call_sid: str, kind: str, detail: str) -> None:
+        payload = {"call": call_sid, "kind": kind, "detail": detail[:MAX_TEXT]}
+        self.bus.notify(ENDED_CHANNEL, json.dumps(payload, ensure_ascii=False))
 
     async def start(self) -> None:
         async with self._engine().begin() as conn:
@@ -187,16 +197,37 @@ class SharedState:
         if self.feeds is not None:
             self.feeds.heard(payload)
 
+    def _ended_heard(self, payload: str) -> None:
+        try:
+            event = json.loads(payload)
+            call_sid, kind, detail = str(event["call"]), str(event["kind"]), str(event["detail"])
+        except (ValueError, KeyError, TypeError):
+            FAILURES.labels("bad_notification").inc()
+            return
+        if self._registry is not None and kind in {"failed", "drained"}:
+            self._registry.remember(call_sid, kind, detail)
+
     def _hang_up_heard(self, payload: str) -> None:
         try:
             call_sid = str(json.loads(payload)["call"])
         except (ValueError, KeyError, TypeError):
             FAILURES.labels("bad_notification").inc()
             return
-        if self._hang_up_here is not None:
-            task = asyncio.ensure_future(self._hang_up_here(call_sid))
+        if self._registry is not None:
+            task = asyncio.ensure_future(self._registry.hang_up_here(call_sid))
             self._hanging_up.add(task)
             task.add_done_callback(self._hanging_up.discard)
 
 
 __all__ = ["HasWrites", "SharedState"]
+
+
+class Registry(Protocol):
+    """What of the call registry (calls/registry.py) the shared state calls back."""
+
+    @property
+    def live(self) -> Mapping[str, HasWrites]: ...
+
+    async def hang_up_here(self, call_sid: str) -> bool: ...
+
+    def remember(self, call_sid: str, kind: str, detail: str) -> None: ...

@@ -32,7 +32,7 @@ def shared_state(
     if ai is not None:
         registry = ai.registry
         registry.others = state
-        registry.feeds = state.relay_feeds(registry.live, registry.hang_up_here)
+        registry.feeds = state.relay_feeds(registry)
     return state.lines, state
 
 
