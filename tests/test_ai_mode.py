@@ -83,6 +83,9 @@ async def test_readiness_names_the_agent_and_follows_its_health(
         agent.kill()
         down = await http.get(base(ai_gateway) + "/readyz")
         assert down.status_code == 503 and down.json()["dependencies"]["agent"]["ready"] is False
+        # What a load balancer asks: the gateway itself still takes calls (and apologises for the agent).
+        own = await http.get(base(ai_gateway) + "/readyz", params={"exclude": "agent"})
+        assert own.status_code == 200 and own.json()["dependencies"] == {}
 
 
 async def test_a_call_while_the_agent_is_down_hears_an_apology_not_an_error(

@@ -84,7 +84,10 @@ def create_app(
 
     @app.get("/readyz")
     async def readyz() -> tuple[dict[str, object], int]:
-        results = {name: await check() for name, check in checks.items()}
+        # ?exclude=agent (Kubernetes' own convention): a load balancer's probe must not take every gateway
+        # out when the agents are down, since a gateway still answers those calls with the apology.
+        excluded = set(request.args.getlist("exclude"))
+        results = {name: await check() for name, check in checks.items() if name not in excluded}
         draining = services.call_cap.draining  # SIGTERM: traffic goes to other gateways (server/drain.py)
         ready = all(ok for ok, _ in results.values()) and not draining
         body: dict[str, object] = {

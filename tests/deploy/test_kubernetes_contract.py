@@ -90,8 +90,9 @@ def test_gateway_listens_on_its_default_port_and_probes_its_own_health_endpoints
     assert {"/healthz", "/readyz"} <= gateway_routes()
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
-    # /readyz is what answers 503 while the gateway drains or a dependency is down.
-    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    # 503 while the gateway drains; the agent is left out, so that with every agent down the gateways stay
+    # in the Service and callers hear the apology rather than Twilio's application error.
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz?exclude=agent"
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         assert port_named(container, container[probe]["httpGet"]["port"]) == Settings().port
     # /readyz waits up to AGENT_HEALTH_TIMEOUT_S for the agent: the probe must wait longer.
