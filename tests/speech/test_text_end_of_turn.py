@@ -167,3 +167,16 @@ async def test_without_speculation_the_text_decision_falls_back_to_the_fixed_han
     assert metrics.end_of_turn == agent_pb2.END_OF_TURN_FALLBACK and metrics.endpointing_ms == 800
     assert metrics.speculative_stt == agent_pb2.SPECULATIVE_STT_OFF and len(user) == 1
     assert counted("miss") == misses  # off is neither a hit nor a miss
+
+
+async def test_a_turn_that_ends_before_any_guess_is_counted_a_miss_and_transcribed_once(
+    piper: PiperTts, whisper: WhisperStt, silero: SileroVad
+) -> None:
+    stt, misses = CountingStt(whisper), counted("miss")
+    # The fixed 500 ms hangover ends the turn before the 1 s pause would have started a guess.
+    turns = dataclasses.replace(TEXT.turns, end_of_turn_model=False, hangover_ms=500, pause_ms=1000)
+    config = dataclasses.replace(TEXT, turns=turns, end_of_turn="silence")
+    outlet, user = await converse(config, telephone(piper, "Where are you?"), piper, stt, silero)
+    metrics = turn_metrics(outlet)[0]
+    assert metrics.speculative_stt == agent_pb2.SPECULATIVE_STT_MISS and counted("miss") == misses + 1
+    assert metrics.end_of_turn == agent_pb2.END_OF_TURN_SILENCE and stt.heard == user
