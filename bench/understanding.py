@@ -91,7 +91,9 @@ def caller_line(piper: PiperTts, text: str, seed: int) -> bytes:
 
 def utterances(vad: SileroVad, wire: bytes) -> list[Pcm]:
     """What the pipeline would hand to STT: the VAD's turns with their pre- and post-roll."""
-    turns = TurnTaker(conversation_config(AgentSettings(), "").turns)
+    # Without an end-of-turn decision (nothing here answers its questions): the fixed hangover's turns.
+    policy = dataclasses.replace(conversation_config(AgentSettings(), "").turns, end_of_turn_model=False)
+    turns = TurnTaker(policy)
     stream, buffer, found = vad.open_stream(), UtteranceBuffer(), []
     probability = 0.0
     for i, frame in enumerate(telephone_audio.frames(wire)):
