@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 
@@ -67,14 +68,25 @@ class AgentClient:
 
         Waits up to `timeout_s` (default: the health timeout) for the agent to be reachable at all."""
         stub = health_pb2_grpc.HealthStub(self.channel)
-        try:
-            reply = await stub.Check(
-                health_pb2.HealthCheckRequest(service=AGENT_SERVICE),
-                timeout=self.health_timeout_s if timeout_s is None else timeout_s,
-                wait_for_ready=True,
-            )
-        except grpc.aio.AioRpcError as exc:
-            return False, f"{exc.code().name}: {exc.details() or 'no details'} ({self.addr})"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.health_timeout_s if timeout_s is None else timeout_s)
+        pause_s = 0.05
+        while True:
+            try:
+                reply = await stub.Check(
+                    health_pb2.HealthCheckRequest(service=AGENT_SERVICE),
+                    timeout=max(deadline - loop.time(), 0.001),
+                    wait_for_ready=True,
+                )
+                break
+            except grpc.aio.AioRpcError as exc:
+                # wait_for_ready covers connecting, not a connection that dies under the check: an agent
+                # killed a moment ago fails the first check on its old connection ("Stream removed"),
+                # while the restarted one is about to listen. Ask again until the deadline.
+                if exc.code() is not grpc.StatusCode.UNAVAILABLE or loop.time() + pause_s >= deadline:
+                    return False, f"{exc.code().name}: {exc.details() or 'no details'} ({self.addr})"
+            await asyncio.sleep(pause_s)  # a backoff, bounded by the deadline
+            pause_s = min(pause_s * 2, 1.0)
         status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
         return reply.status == health_pb2.HealthCheckResponse.SERVING, status
 
