@@ -21,9 +21,10 @@ class Reader(Protocol):
 @dataclass(frozen=True, slots=True)
 class TurnSettings:
     # Silence after the caller's speech at which the pause is announced: a speculative transcription
-    # starts and the end-of-turn decision is made. 0: never. 200 ms heard the same words as 300 on the
-    # pause set and the finished questions, and answers 100 ms sooner (docs/benchmarks.md, issue 17).
-    pause_ms: int = 200
+    # starts and the end-of-turn decision is made. 0: never. 300 rather than 200: on pauses the decision
+    # was not tuned on, 200 ended 9 of 20 mid-sentence pauses against 4, for ~100 ms less per turn
+    # (docs/benchmarks.md, issue 17).
+    pause_ms: int = 300
     speculative_stt: bool = True  # transcribe at the pause; kept if the turn ends there, else dropped
     # text: the pause's speculative transcript decides (sentence_end.py; needs speculative_stt, else the
     # fixed hangover); silence: AGENT_HANGOVER_MS ends every turn; smart-turn: the audio model decides.

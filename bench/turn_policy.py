@@ -21,7 +21,7 @@ Configurations, in the same run, with the knowledge's words in Whisper's prompt 
 (a fixed 500 ms hangover, faster-whisper's 30 s window), `window` (the 15 s window), `speculative-100`
 (and the transcript taken 100 ms into the pause), `before-17` (the defaults before issue 17: 800 ms
 fixed hangover, speculation at 300 ms), `new` (the settings' defaults: AGENT_END_OF_TURN,
-AGENT_HANGOVER_MS, AGENT_PAUSE_MS), `text-300` (the text decision at a 300 ms pause), `smart-turn` (the
+AGENT_HANGOVER_MS, AGENT_PAUSE_MS), `text-200` (the text decision at a 200 ms pause), `smart-turn` (the
 end-of-turn model asked 100 ms into the pause). `--hangovers` adds fixed hangovers, turn-taking only.
 Run: `.venv/bin/python -m bench.turn_policy --configs today,new` (about 2.5 minutes a configuration
 here; `--no-wer` for the turn-taking only, where the configuration needs no transcript).
@@ -180,7 +180,7 @@ CONFIGS = {
     "speculative-100": ("silence", 500, 100, True, 15.0),
     "before-17": ("silence", 800, 300, True, 15.0),
     "new": (END_OF_TURN, HANGOVER, PAUSE, True, 15.0),
-    "text-300": ("text", HANGOVER, 300, True, 15.0),
+    "text-200": ("text", HANGOVER, 200, True, 15.0),
     "smart-turn": ("smart-turn", HANGOVER, 100, True, 15.0),
 }
 

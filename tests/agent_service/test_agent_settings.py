@@ -147,7 +147,7 @@ def test_a_bad_calendar_setting_names_the_variable(name: str, value: str, proble
 
 def test_the_turn_settings_are_read_and_their_defaults_are_the_measured_ones() -> None:
     default = AgentSettings.from_env({}).turns
-    assert (default.pause_ms, default.speculative_stt, default.end_of_turn) == (200, True, "text")
+    assert (default.pause_ms, default.speculative_stt, default.end_of_turn) == (300, True, "text")
     assert (default.stt_workers, default.stt_window_s, default.tts_workers) == (2, 15.0, 1)
     assert default.tts_cache_sentences == 256
     turns = AgentSettings.from_env(
