@@ -18,6 +18,7 @@ from typing import TypeVar
 from agent_service.knowledge import DEMO_KNOWLEDGE_FILE, KnowledgeError, load_knowledge
 from agent_service.settings_calendar import CalendarSettings
 from agent_service.settings_turns import TurnSettings
+from agent_service.settings_values import boolean, finite_float, fraction, integer, one_of
 
 T = TypeVar("T")
 
@@ -110,7 +111,7 @@ class AgentSettings:
         d = cls()  # slots=True turns class attributes into descriptors, so defaults come from an instance
         return cls(
             listen=read.parse("AGENT_LISTEN", _listen, d.listen),
-            pipeline=read.parse("AGENT_PIPELINE", _one_of(sorted(PIPELINES), "pipeline"), d.pipeline),
+            pipeline=read.parse("AGENT_PIPELINE", one_of(sorted(PIPELINES), "pipeline"), d.pipeline),
             max_calls=read.parse("AGENT_MAX_CALLS", _positive_int, d.max_calls),
             shutdown_grace_s=read.parse("AGENT_SHUTDOWN_GRACE_S", _non_negative_float, d.shutdown_grace_s),
             echo_utterance_ms=read.parse("AGENT_ECHO_UTTERANCE_MS", _positive_int, d.echo_utterance_ms),
@@ -144,10 +145,10 @@ class AgentSettings:
             ),
             data_dir=read.parse("AGENT_DATA_DIR", Path, d.data_dir),
             knowledge_file=read.parse("KNOWLEDGE_FILE", _knowledge_file, d.knowledge_file),
-            llm_provider=read.parse("LLM_PROVIDER", _one_of(list(LLM_PROVIDERS), "provider"), d.llm_provider),
-            llm_hybrid=read.parse("LLM_HYBRID", _bool, d.llm_hybrid),
-            brain_confidence=read.parse("BRAIN_CONFIDENCE", _fraction, d.brain_confidence),
-            local_llm=read.parse("LOCAL_LLM", _one_of(list(LOCAL_LLMS), "local model"), d.local_llm),
+            llm_provider=read.parse("LLM_PROVIDER", one_of(list(LLM_PROVIDERS), "provider"), d.llm_provider),
+            llm_hybrid=read.parse("LLM_HYBRID", boolean, d.llm_hybrid),
+            brain_confidence=read.parse("BRAIN_CONFIDENCE", fraction, d.brain_confidence),
+            local_llm=read.parse("LOCAL_LLM", one_of(list(LOCAL_LLMS), "local model"), d.local_llm),
             local_llm_model=read.parse("LOCAL_LLM_MODEL", str, d.local_llm_model),
             local_llm_threads=read.parse("LOCAL_LLM_THREADS", _positive_int, d.local_llm_threads),
             llm_base_url=read.parse("LLM_BASE_URL", _http_url, d.llm_base_url),
@@ -156,27 +157,27 @@ class AgentSettings:
             llm_timeout_s=read.parse("LLM_TIMEOUT_S", _positive_float, d.llm_timeout_s),
             llm_max_retries=read.parse("LLM_MAX_RETRIES", _non_negative_int, d.llm_max_retries),
             llm_max_tokens=read.parse("LLM_MAX_TOKENS", _positive_int, d.llm_max_tokens),
-            vad_provider=read.parse("VAD_PROVIDER", _one_of(list(VAD_PROVIDERS), "provider"), d.vad_provider),
-            stt_provider=read.parse("STT_PROVIDER", _one_of(list(STT_PROVIDERS), "provider"), d.stt_provider),
-            tts_provider=read.parse("TTS_PROVIDER", _one_of(list(TTS_PROVIDERS), "provider"), d.tts_provider),
+            vad_provider=read.parse("VAD_PROVIDER", one_of(list(VAD_PROVIDERS), "provider"), d.vad_provider),
+            stt_provider=read.parse("STT_PROVIDER", one_of(list(STT_PROVIDERS), "provider"), d.stt_provider),
+            tts_provider=read.parse("TTS_PROVIDER", one_of(list(TTS_PROVIDERS), "provider"), d.tts_provider),
             stt_threads=read.parse("STT_THREADS", _positive_int, d.stt_threads),
             stt_language=read.parse("STT_LANGUAGE", str, d.stt_language),
             stt_base_url=read.parse("STT_BASE_URL", _http_url, d.stt_base_url),
             stt_api_key=read.parse("STT_API_KEY", str, d.stt_api_key),
             stt_model=read.parse("STT_MODEL", str, d.stt_model),
-            stt_hints=read.parse("STT_HINTS", _one_of(list(STT_HINTS), "mode"), d.stt_hints),
+            stt_hints=read.parse("STT_HINTS", one_of(list(STT_HINTS), "mode"), d.stt_hints),
             tts_base_url=read.parse("TTS_BASE_URL", _http_url, d.tts_base_url),
             tts_api_key=read.parse("TTS_API_KEY", str, d.tts_api_key),
             tts_model=read.parse("TTS_MODEL", str, d.tts_model),
             tts_voice=read.parse("TTS_VOICE", str, d.tts_voice),
             speech_timeout_s=read.parse("SPEECH_TIMEOUT_S", _positive_float, d.speech_timeout_s),
             greeting=read.parse("AGENT_GREETING", str, d.greeting),
-            warm_up=read.parse("AGENT_WARM_UP", _bool, d.warm_up),
+            warm_up=read.parse("AGENT_WARM_UP", boolean, d.warm_up),
             no_input_s=read.parse("AGENT_NO_INPUT_S", _positive_float, d.no_input_s),
             hangover_ms=read.parse("AGENT_HANGOVER_MS", _positive_int, d.hangover_ms),
             barge_in_ms=read.parse("AGENT_BARGE_IN_MS", _positive_int, d.barge_in_ms),
             min_speech_ms=read.parse("AGENT_MIN_SPEECH_MS", _positive_int, d.min_speech_ms),
-            vad_threshold=read.parse("AGENT_VAD_THRESHOLD", _fraction, d.vad_threshold),
+            vad_threshold=read.parse("AGENT_VAD_THRESHOLD", fraction, d.vad_threshold),
             calendar=CalendarSettings.from_env(read),
             turns=TurnSettings.from_env(read),
         )
@@ -205,57 +206,31 @@ def _listen(raw: str) -> str:
 
 
 def _port(raw: str) -> int:
-    value = _int(raw)
+    value = integer(raw)
     if not 0 <= value <= 65535:
         raise ValueError("port must be between 0 and 65535")
     return value
 
 
-def _int(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError("not an integer") from None
-
-
 def _positive_int(raw: str) -> int:
-    value = _int(raw)
+    value = integer(raw)
     if value <= 0:
         raise ValueError("must be a positive integer")
     return value
 
 
-def _float(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError("not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError("must be a finite number")
-    return value
-
-
 def _non_negative_float(raw: str) -> float:
-    value = _float(raw)
+    value = finite_float(raw)
     if value < 0:
         raise ValueError("must be zero or more")
     return value
 
 
 def _positive_float(raw: str) -> float:
-    value = _float(raw)
+    value = finite_float(raw)
     if value <= 0:
         raise ValueError("must be more than zero")
     return value
-
-
-def _one_of(known: list[str], what: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if raw not in known:
-            raise ValueError(f"unknown {what}; known: {', '.join(known)}")
-        return raw
-
-    return parse
 
 
 def _metrics_listen_for(listen: str) -> str:
@@ -289,24 +264,8 @@ def _knowledge_file(raw: str) -> Path:
     return path
 
 
-def _bool(raw: str) -> bool:
-    value = raw.lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("expected true or false")
-
-
-def _fraction(raw: str) -> float:
-    value = _float(raw)
-    if not 0 <= value <= 1:
-        raise ValueError("must be between 0 and 1")
-    return value
-
-
 def _non_negative_int(raw: str) -> int:
-    value = _int(raw)
+    value = integer(raw)
     if value < 0:
         raise ValueError("must be zero or more")
     return value

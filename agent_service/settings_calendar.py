@@ -3,17 +3,10 @@ AgentSettings in settings.py: a wrong value stops start-up with one line naming 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
 
 from agent_service.knowledge.opening import parse_zone
-
-T = TypeVar("T")
-
-
-class Reader(Protocol):
-    def parse(self, name: str, parse: Callable[[str], T], default: T) -> T: ...
+from agent_service.settings_values import Reader
 
 
 @dataclass(frozen=True, slots=True)

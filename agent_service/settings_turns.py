@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
-T = TypeVar("T")
+from agent_service.settings_values import Reader, boolean, finite_float, fraction, integer, one_of
+
 END_OF_TURN = ("text", "silence", "smart-turn")
-
-
-class Reader(Protocol):
-    def parse(self, name: str, parse: Callable[[str], T], default: T) -> T: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +44,12 @@ class TurnSettings:
         d = cls()
         return cls(
             pause_ms=read.parse("AGENT_PAUSE_MS", _milliseconds(0, 5000), d.pause_ms),
-            speculative_stt=read.parse("AGENT_SPECULATIVE_STT", _flag, d.speculative_stt),
-            end_of_turn=read.parse("AGENT_END_OF_TURN", _end_of_turn, d.end_of_turn),
+            speculative_stt=read.parse("AGENT_SPECULATIVE_STT", boolean, d.speculative_stt),
+            end_of_turn=read.parse(
+                "AGENT_END_OF_TURN", one_of(END_OF_TURN, "end-of-turn mode"), d.end_of_turn
+            ),
             end_of_turn_threshold=read.parse(
-                "AGENT_END_OF_TURN_THRESHOLD", _fraction, d.end_of_turn_threshold
+                "AGENT_END_OF_TURN_THRESHOLD", fraction, d.end_of_turn_threshold
             ),
             complete_hangover_ms=read.parse(
                 "AGENT_COMPLETE_HANGOVER_MS", _milliseconds(20, 5000), d.complete_hangover_ms
@@ -66,16 +64,9 @@ class TurnSettings:
         )
 
 
-def _int(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError("not an integer") from None
-
-
 def _milliseconds(low: int, high: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
-        value = _int(raw)
+        value = integer(raw)
         if not low <= value <= high:
             raise ValueError(f"must be {low}..{high} ms")
         return value
@@ -84,53 +75,21 @@ def _milliseconds(low: int, high: int) -> Callable[[str], int]:
 
 
 def _workers(raw: str) -> int:
-    value = _int(raw)
+    value = integer(raw)
     if not 1 <= value <= 64:
         raise ValueError("must be 1..64")
     return value
 
 
 def _sentences(raw: str) -> int:
-    value = _int(raw)
+    value = integer(raw)
     if not 0 <= value <= 10000:
         raise ValueError("must be 0..10000")
     return value
 
 
-def _float(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError("not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError("must be a finite number")
-    return value
-
-
-def _fraction(raw: str) -> float:
-    value = _float(raw)
-    if not 0 <= value <= 1:
-        raise ValueError("must be between 0 and 1")
-    return value
-
-
 def _window(raw: str) -> float:
-    value = _float(raw)
+    value = finite_float(raw)
     if value != 0 and not 5 <= value <= 30:
         raise ValueError("must be 0 (off) or 5..30 seconds")
     return value
-
-
-def _end_of_turn(raw: str) -> str:
-    if raw not in END_OF_TURN:
-        raise ValueError(f"unknown end-of-turn mode; known: {', '.join(END_OF_TURN)}")
-    return raw
-
-
-def _flag(raw: str) -> bool:
-    value = raw.lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("expected true or false")

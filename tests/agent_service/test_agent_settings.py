@@ -92,14 +92,19 @@ def test_settings_import_none_of_the_parts_they_configure() -> None:
         }
 
     # The knowledge loader is a leaf itself: a bad file stops start-up here. The calendar's and the turns'
-    # settings are read by modules of their own, leaves too.
+    # settings are read by modules of their own, leaves too, and so are the converters all three share.
     assert imports("settings") == {
         "agent_service.knowledge",
         "agent_service.settings_calendar",
         "agent_service.settings_turns",
+        "agent_service.settings_values",
     }
-    assert imports("settings_calendar") == {"agent_service.knowledge.opening"}
-    assert imports("settings_turns") == set()
+    assert imports("settings_calendar") == {
+        "agent_service.knowledge.opening",
+        "agent_service.settings_values",
+    }
+    assert imports("settings_turns") == {"agent_service.settings_values"}
+    assert imports("settings_values") == set()
 
 
 def test_every_speech_provider_name_settings_accept_has_a_factory_and_no_other() -> None:
