@@ -136,3 +136,9 @@ class ServerProcess:
 
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+def start_fake_twilio_api(auth: str, **env: str) -> ServerProcess:
+    """Twilio's REST API on loopback (tests/fake_twilio_api.py), started; `auth` is ACCOUNT_SID:AUTH_TOKEN."""
+    command = python_module("tests.fake_twilio_api")
+    return ServerProcess(command, {"FAKE_TWILIO_AUTH": auth, **env}, "FAKE_TWILIO_LISTENING").start()

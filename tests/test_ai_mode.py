@@ -15,7 +15,7 @@ from agentlocator.agent.v1 import agent_pb2 as pb
 
 from agentlocator_common.telephone_audio import mulaw_encode
 from tests.conftest import AgentFactory, AgentProcess, GatewayFactory
-from tests.procs import ServerProcess, python_module
+from tests.procs import ServerProcess, start_fake_twilio_api
 from tests.scripted_agent import ScriptedAgent, ScriptedCall, start_scripted_agent
 from voice_gateway.storage.calls import CallLog
 from voice_gateway.tools.simulate import CallOptions, parse_connect_stream, simulate_call
@@ -233,11 +233,7 @@ def twilio_api_env(fake_twilio_api: ServerProcess) -> dict[str, str]:
 
 @pytest.fixture
 def fake_twilio_api() -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        python_module("tests.fake_twilio_api"),
-        {"FAKE_TWILIO_AUTH": "AC00000000000000000000000000000001:tok"},
-        "FAKE_TWILIO_LISTENING",
-    ).start()
+    proc = start_fake_twilio_api("AC00000000000000000000000000000001:tok")
     yield proc
     proc.stop()
 

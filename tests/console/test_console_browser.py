@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,11 +16,9 @@ from websockets.asyncio.client import connect
 from agentlocator_common.telephone_audio import FRAME_BYTES, MULAW_SILENCE
 from tests.conftest import GatewayFactory
 from tests.console.browser import Browser, screenshot_dir
-from tests.procs import ServerProcess, python_module
+from tests.procs import ServerProcess
 from tests.scripted_agent import ScriptedCall, start_scripted_agent
 from tests.whatsapp.conftest import (
-    TWILIO_SID,
-    TWILIO_TOKEN,
     contact,
     gateway_env,
     twilio_env,
@@ -32,25 +30,6 @@ from voice_gateway.twilio.media_streams.caller import TwilioStream
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 PASSWORD = "browser-console-password"
-
-
-@pytest.fixture
-def browsers() -> Iterator[list[Browser]]:
-    started: list[Browser] = []
-    yield started
-    for browser in started:
-        browser.stop()
-
-
-@pytest.fixture
-def fake_twilio() -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        python_module("tests.fake_twilio_api"),
-        {"FAKE_TWILIO_AUTH": f"{TWILIO_SID}:{TWILIO_TOKEN}"},
-        "FAKE_TWILIO_LISTENING",
-    ).start()
-    yield proc
-    proc.stop()
 
 
 def url(proc: ServerProcess) -> str:

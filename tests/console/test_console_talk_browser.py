@@ -8,7 +8,6 @@ import asyncio
 import json
 import re
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +22,6 @@ PASSWORD = "talk-browser-password"
 QUESTION = "What time do you open on Saturday?"
 # Chromium's own flags for a microphone without a person: a fake device, its prompt answered yes.
 FAKE_MICROPHONE = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-
-
-@pytest.fixture
-def browsers() -> Iterator[list[Browser]]:
-    started: list[Browser] = []
-    yield started
-    for browser in started:
-        browser.stop()
 
 
 def spoken_wav(path: Path, piper: PiperTts, text: str) -> Path:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,11 +16,9 @@ from websockets.asyncio.client import connect
 from tests.conftest import AgentFactory, GatewayFactory
 from tests.console.test_console_browser import scripted_agent
 from tests.console.test_console_knowledge import form_fields
-from tests.procs import ServerProcess, python_module
+from tests.procs import ServerProcess
 from tests.scripted_agent import ScriptedCall
 from tests.whatsapp.conftest import (
-    TWILIO_SID,
-    TWILIO_TOKEN,
     base_url,
     contact,
     gateway_env,
@@ -37,17 +34,6 @@ PASSWORD = "knowledge-console-password"
 OLD_SATURDAY = "Saturday from 9 am to 1 pm"
 NEW_SATURDAY = "Saturday from 10 am to 2 pm"
 BROWSER = {"Accept": "text/html"}
-
-
-@pytest.fixture
-def fake_twilio() -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        python_module("tests.fake_twilio_api"),
-        {"FAKE_TWILIO_AUTH": f"{TWILIO_SID}:{TWILIO_TOKEN}"},
-        "FAKE_TWILIO_LISTENING",
-    ).start()
-    yield proc
-    proc.stop()
 
 
 def sign_in(client: httpx.Client) -> None:

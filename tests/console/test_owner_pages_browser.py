@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ from voice_gateway.storage.schema import open_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 PASSWORD = "browser-console-password"
-
-
-@pytest.fixture
-def browsers() -> Iterator[list[Browser]]:
-    started: list[Browser] = []
-    yield started
-    for browser in started:
-        browser.stop()
 
 
 async def store_message(url: str, reason: str, number: str) -> None:

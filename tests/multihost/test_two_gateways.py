@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from tests.deploy.test_compose_stack import ServiceNames
 from tests.multihost.netns import Lab, lab
 from tests.postgres import PostgresServer
-from tests.procs import ServerProcess, python_module
+from tests.procs import ServerProcess, python_module, start_fake_twilio_api
 from voice_gateway.tools.simulate.twiml_check import parse_connect_stream
 from voice_gateway.twilio.media_streams import TwilioStream
 from voice_gateway.twilio.public_url import websocket_url
@@ -108,9 +108,8 @@ def hosts(network: Lab, database: str, agent_name: tuple[int, dict[str, list[str
     here = network.here
     started: list[ServerProcess] = []
     try:
-        env = {"FAKE_TWILIO_AUTH": f"{ACCOUNT_SID}:{AUTH_TOKEN}", "LOOPBACK_SERVER_HOST": here}
-        twilio_api = ServerProcess(python_module("tests.fake_twilio_api"), env, "FAKE_TWILIO_LISTENING")
-        started.append(twilio_api.start())
+        twilio_api = start_fake_twilio_api(f"{ACCOUNT_SID}:{AUTH_TOKEN}", LOOPBACK_SERVER_HOST=here)
+        started.append(twilio_api)
         agents: list[ServerProcess] = []
         port = 0
         for host in network.hosts[2:]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.procs import ServerProcess, python_module
+from tests.procs import ServerProcess, python_module, start_fake_twilio_api
 from voice_gateway.whatsapp.signatures import sign_bridge_webhook
 
 API_TOKEN = "test-api-token-0123456789"
@@ -32,11 +32,7 @@ def contact() -> str:
 
 @pytest.fixture(scope="module")
 def fake_twilio() -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        python_module("tests.fake_twilio_api"),
-        {"FAKE_TWILIO_AUTH": f"{TWILIO_SID}:{TWILIO_TOKEN}"},
-        "FAKE_TWILIO_LISTENING",
-    ).start()
+    proc = start_fake_twilio_api(f"{TWILIO_SID}:{TWILIO_TOKEN}")
     yield proc
     proc.stop()
 
