@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from voice_gateway.cluster.db import db_now
 from voice_gateway.limits.buckets import ALLOWED, Decision, TokenBucket
@@ -35,6 +35,17 @@ def _row_key(kind: str, key: str) -> str:
     return full if len(full) <= 200 else f"{kind}:sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
+async def _locked_bucket(
+    conn: AsyncConnection, key: str, per_minute: int
+) -> tuple[float, TokenBucket, float | None]:
+    """The database's clock, `key`'s bucket (a full one if it had none) locked until the transaction
+    ends, and when its penalty box ends (None: not boxed)."""
+    now = await db_now(conn)
+    await conn.execute(CREATE, {"key": key, "tokens": float(per_minute), "now": now})
+    row = (await conn.execute(LOCK, {"key": key})).one()
+    return now, TokenBucket(float(per_minute), per_minute / 60.0, row.tokens, row.updated), row.blocked_until
+
+
 class SharedRates:
     def __init__(self, engine: Callable[[], AsyncEngine]) -> None:
         self._engine = engine
@@ -43,10 +54,7 @@ class SharedRates:
         """`RateLimiter.check`: one token from `key`'s bucket, or how long until there is one."""
         key = _row_key("rate", key)
         async with self._engine().begin() as conn:
-            now = await db_now(conn)
-            await conn.execute(CREATE, {"key": key, "tokens": float(per_minute), "now": now})
-            row = (await conn.execute(LOCK, {"key": key})).one()
-            bucket = TokenBucket(float(per_minute), per_minute / 60.0, row.tokens, row.updated)
+            now, bucket, _ = await _locked_bucket(conn, key, per_minute)
             wait = bucket.take(now)
             await conn.execute(
                 SAVE, {"key": key, "tokens": bucket.tokens, "updated": bucket.updated, "blocked": None}
@@ -65,12 +73,8 @@ class SharedRates:
         """`FailureLimiter.record_failure`: True when this failure put `key` in the penalty box."""
         key = _row_key("fail", key)
         async with self._engine().begin() as conn:
-            now = await db_now(conn)
-            await conn.execute(CREATE, {"key": key, "tokens": float(per_minute), "now": now})
-            row = (await conn.execute(LOCK, {"key": key})).one()
-            bucket = TokenBucket(float(per_minute), per_minute / 60.0, row.tokens, row.updated)
+            now, bucket, blocked_until = await _locked_bucket(conn, key, per_minute)
             boxed = bucket.take(now) != 0.0
-            blocked_until = row.blocked_until
             if boxed:  # one whole minute of silence from a key that keeps failing, as in FailureLimiter
                 bucket.tokens = 0.0
                 blocked_until = now + bucket.seconds_to_full
